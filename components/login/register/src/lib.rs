@@ -1,0 +1,29 @@
+//! `POST /api/login/register/` `{id, pw, name}` → 201 `{"member_id"}`.
+//! 400 for invalid input, 409 when the id is taken.
+
+use pizza::body::Fields;
+use pizza::db::Db;
+use pizza::http::{Req, json_response, serve};
+use pizza::{ApiError, member, password, store};
+use spin_sdk::http::{IncomingRequest, Method, Response};
+use spin_sdk::http_component;
+
+#[http_component]
+async fn handle(request: IncomingRequest) -> Response {
+    serve(request, &[Method::Post], register).await
+}
+
+fn register(req: Req) -> Result<Response, ApiError> {
+    let fields = Fields::parse(req.header("content-type"), &req.body)?;
+    let new = member::validate(
+        fields.required_str("id")?,
+        fields.required_str("pw")?,
+        fields.required_str("name")?,
+    )?;
+    let db = Db::connect()?;
+    let hash = password::hash(new.password).map_err(ApiError::internal)?;
+    if !store::login::insert_member(&db, &new, &hash)? {
+        return Err(ApiError::conflict("member id already taken"));
+    }
+    Ok(json_response(201, &serde_json::json!({ "member_id": new.id })))
+}

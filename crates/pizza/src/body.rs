@@ -1,0 +1,140 @@
+//! Request bodies: a JSON object (or, as the Django services also accepted, an
+//! HTML form) turned into named fields, with messages that say exactly what is
+//! wrong.
+
+use crate::error::ApiError;
+use serde_json::{Map, Value};
+
+/// The fields of a request body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fields(Map<String, Value>);
+
+impl Fields {
+    /// Parses a body given its `Content-Type` (absent means JSON).
+    ///
+    /// JSON must be an object; `application/x-www-form-urlencoded` gives string
+    /// fields; anything else is 415.
+    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Fields, ApiError> {
+        let media = content_type
+            .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        match media.as_str() {
+            "" | "application/json" => parse_json(body),
+            "application/x-www-form-urlencoded" => parse_form(body),
+            m if m.ends_with("+json") => parse_json(body),
+            _ => Err(ApiError::unsupported_media_type(content_type.unwrap_or(""))),
+        }
+    }
+
+    /// A field that must be present and a string.
+    pub fn required_str(&self, name: &str) -> Result<&str, ApiError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => {
+                Err(ApiError::bad_request(format!("missing field `{name}`")))
+            }
+            Some(Value::String(s)) => Ok(s),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "field `{name}` must be a string"
+            ))),
+        }
+    }
+
+    /// A field that may be absent; present, it must be a string.
+    pub fn optional_str(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.required_str(name).map(Some),
+        }
+    }
+
+    /// Any field as raw JSON, for structured payloads (arrays of lines).
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+}
+
+fn parse_json(body: &[u8]) -> Result<Fields, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("empty body: send a JSON object"));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(Fields(map)),
+        Ok(_) => Err(ApiError::bad_request("body must be a JSON object")),
+        Err(e) => Err(ApiError::bad_request(format!("JSON parse error: {e}"))),
+    }
+}
+
+fn parse_form(body: &[u8]) -> Result<Fields, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad_request("form body is not valid UTF-8"))?;
+    let mut map = Map::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        map.insert(percent_decode(k)?, Value::String(percent_decode(v)?));
+    }
+    Ok(Fields(map))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component.
+fn percent_decode(s: &str) -> Result<String, ApiError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| ApiError::bad_request("malformed percent-encoding in form"))?;
+                out.push(hex);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| ApiError::bad_request("form body is not valid UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_object_fields() {
+        let f = Fields::parse(Some("application/json; charset=utf-8"), br#"{"id":"a","n":1}"#).unwrap();
+        assert_eq!(f.required_str("id").unwrap(), "a");
+        assert_eq!(f.required_str("n").unwrap_err().detail, "field `n` must be a string");
+        assert_eq!(f.required_str("x").unwrap_err().detail, "missing field `x`");
+        assert_eq!(f.optional_str("x").unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_json_is_400_with_position() {
+        let e = Fields::parse(None, b"{id:1}").unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.detail.contains("line 1 column 2"), "{}", e.detail);
+    }
+
+    #[test]
+    fn non_object_and_empty_bodies_are_400() {
+        assert_eq!(Fields::parse(None, b"[1]").unwrap_err().status, 400);
+        assert_eq!(Fields::parse(None, b"  ").unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn form_fields_are_decoded() {
+        let f = Fields::parse(Some("application/x-www-form-urlencoded"), b"id=a+b&pw=%41%2Bc").unwrap();
+        assert_eq!(f.required_str("id").unwrap(), "a b");
+        assert_eq!(f.required_str("pw").unwrap(), "A+c");
+        assert!(Fields::parse(Some("application/x-www-form-urlencoded"), b"id=%zz").is_err());
+    }
+
+    #[test]
+    fn other_media_types_are_415() {
+        assert_eq!(Fields::parse(Some("text/plain"), b"x").unwrap_err().status, 415);
+    }
+}

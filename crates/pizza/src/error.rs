@@ -1,0 +1,135 @@
+//! Errors as the clients expect them: JSON with a `detail` field, as the
+//! Django services answered, and the same text in `error`, which is the field
+//! the existing front end shows to the user.
+
+use serde_json::json;
+use spin_sdk::http::Response;
+
+/// An error answer: a status, a human-readable message and extra headers
+/// (`Allow`, `Retry-After`) where the status calls for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status code, 4xx for the client's mistakes, 5xx for ours.
+    pub status: u16,
+    /// The message sent as both `detail` and `error`.
+    pub detail: String,
+    /// Extra response headers.
+    pub headers: Vec<(String, String)>,
+}
+
+impl ApiError {
+    /// An error with the given status and message.
+    pub fn new(status: u16, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: detail.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// 400: the request is malformed or fails validation.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(400, detail)
+    }
+
+    /// 401 with the body the order service has always sent.
+    pub fn unauthorized() -> Self {
+        Self::new(401, "unauthorized")
+    }
+
+    /// 404: the thing asked for does not exist.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(404, detail)
+    }
+
+    /// 409: the request conflicts with existing data.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(409, detail)
+    }
+
+    /// 405 with the `Allow` header listing what the endpoint accepts.
+    pub fn method_not_allowed(method: &str, allow: &str) -> Self {
+        Self::new(405, format!("method {method} not allowed")).with_header("allow", allow)
+    }
+
+    /// 413: the body is larger than the endpoint accepts.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(413, format!("request body larger than {limit} bytes"))
+    }
+
+    /// 415: a body in a media type the endpoint cannot read.
+    pub fn unsupported_media_type(content_type: &str) -> Self {
+        Self::new(
+            415,
+            format!("unsupported media type {content_type:?}: send application/json"),
+        )
+    }
+
+    /// 422: well-formed, but contradicts an earlier request.
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
+        Self::new(422, detail)
+    }
+
+    /// 429 with `Retry-After` in whole seconds.
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::new(429, detail).with_header("retry-after", retry_after_secs.max(1).to_string())
+    }
+
+    /// 503: a dependency (the database) is unavailable or the service is misconfigured.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(503, detail)
+    }
+
+    /// 500: a bug or an unexpected failure. The cause goes to the log, never to the client.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        eprintln!("internal error: {cause}");
+        Self::new(500, "internal error")
+    }
+
+    /// The JSON body: `{"detail": ..., "error": ...}`.
+    pub fn body(&self) -> serde_json::Value {
+        json!({ "detail": self.detail, "error": self.detail })
+    }
+
+    /// The HTTP response for this error.
+    pub fn into_response(self) -> Response {
+        let body = self.body();
+        let mut response = crate::http::json_response(self.status, &body);
+        for (name, value) in self.headers {
+            response.set_header(name, value);
+        }
+        response
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_carries_detail_and_error() {
+        let e = ApiError::bad_request("missing field `id`");
+        assert_eq!(
+            e.body(),
+            json!({"detail": "missing field `id`", "error": "missing field `id`"})
+        );
+    }
+
+    #[test]
+    fn retry_after_is_at_least_one_second() {
+        let e = ApiError::too_many_requests("slow down", 0);
+        assert_eq!(e.headers, vec![("retry-after".into(), "1".into())]);
+    }
+}

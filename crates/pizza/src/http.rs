@@ -1,0 +1,153 @@
+//! The thin HTTP glue every component shares: method checks (405 with
+//! `Allow`), the request body limit (413), and JSON responses.
+//!
+//! Spin sets no request-body limit of its own and delivers bodies of any size,
+//! so the body is read as a stream and reading stops as soon as it passes
+//! [`BODY_LIMIT`]: an oversized request costs the instance at most that much
+//! memory.
+
+use crate::error::ApiError;
+use futures::StreamExt;
+use serde::Serialize;
+use spin_sdk::http::{IncomingRequest, Method, Response};
+
+/// The largest request body any endpoint accepts (64 KiB).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A request whose method was accepted and whose body was read within the limit.
+#[derive(Debug, Clone)]
+pub struct Req {
+    /// The method (HEAD is handled as GET).
+    pub method: Method,
+    /// Headers with lower-case names, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The complete body.
+    pub body: Vec<u8>,
+}
+
+impl Req {
+    /// The first value of a header, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Runs `handler` for a request whose method is one of `allowed`.
+///
+/// - A method outside `allowed` gets 405 with `Allow` (HEAD counts as GET,
+///   OPTIONS answers 204 with `Allow`).
+/// - A body over [`BODY_LIMIT`] gets 413, decided from `Content-Length` when
+///   present and while streaming otherwise.
+/// - Errors become JSON error responses.
+pub async fn serve(
+    request: IncomingRequest,
+    allowed: &[Method],
+    handler: impl FnOnce(Req) -> Result<Response, ApiError>,
+) -> Response {
+    match accept(request, allowed).await {
+        Ok(Accepted::Request(req)) => handler(req).unwrap_or_else(ApiError::into_response),
+        Ok(Accepted::Options(allow)) => Response::builder()
+            .status(204)
+            .header("allow", allow)
+            .build(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// What [`accept`] made of a request.
+enum Accepted {
+    Request(Req),
+    Options(String),
+}
+
+async fn accept(request: IncomingRequest, allowed: &[Method]) -> Result<Accepted, ApiError> {
+    let allow = allow_header(allowed);
+    let method = match request.method() {
+        Method::Head if allowed.contains(&Method::Get) => Method::Get,
+        Method::Options => return Ok(Accepted::Options(allow)),
+        m if allowed.contains(&m) => m,
+        m => return Err(ApiError::method_not_allowed(&m.to_string(), &allow)),
+    };
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(n, v)| {
+            (
+                n.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect();
+    let declared = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
+        return Err(ApiError::payload_too_large(BODY_LIMIT));
+    }
+    let body = if method == Method::Get {
+        Vec::new()
+    } else {
+        read_body(request).await?
+    };
+    Ok(Accepted::Request(Req {
+        method,
+        headers,
+        body,
+    }))
+}
+
+/// Reads the body, stopping with 413 as soon as it exceeds the limit.
+async fn read_body(request: IncomingRequest) -> Result<Vec<u8>, ApiError> {
+    let mut stream = request.into_body_stream();
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("unreadable body: {e:?}")))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(ApiError::payload_too_large(BODY_LIMIT));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The `Allow` header for the accepted methods (GET implies HEAD; OPTIONS is always allowed).
+fn allow_header(allowed: &[Method]) -> String {
+    let mut names: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+    if allowed.contains(&Method::Get) {
+        names.push("HEAD".into());
+    }
+    names.push("OPTIONS".into());
+    names.join(", ")
+}
+
+/// A JSON response that no cache may keep (answers here are per-user or live).
+pub fn json_response(status: u16, body: &impl Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).expect("serialising a JSON value cannot fail");
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(bytes)
+        .build()
+}
+
+/// 200 with a JSON body.
+pub fn ok(body: &impl Serialize) -> Result<Response, ApiError> {
+    Ok(json_response(200, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_lists_head_for_get_and_always_options() {
+        assert_eq!(allow_header(&[Method::Get]), "GET, HEAD, OPTIONS");
+        assert_eq!(allow_header(&[Method::Post]), "POST, OPTIONS");
+    }
+}

@@ -1,0 +1,238 @@
+//! Access tokens: HS256 JWTs that the old order service (PyJWT) also accepts.
+//!
+//! Claims are exactly `member_id`, `iat`, `exp` (one hour) and `jti`: no `aud`
+//! or `iss`, which PyJWT would reject during the migration, and no `nbf`.
+//! Verification requires `exp` and `jti`, accepts only HS256 (so `none` and
+//! every other algorithm fail), and tolerates one minute of clock skew.
+
+use jwt_simple::JWTError;
+use jwt_simple::prelude::*;
+
+/// How long a token lives.
+pub const TOKEN_TTL_SECS: u64 = 3600;
+
+/// The shortest secret the service agrees to sign with.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Clock skew tolerated between the pods that issue and verify tokens.
+const CLOCK_SKEW_SECS: u64 = 60;
+
+/// The application claim carried next to the registered ones.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MemberClaim {
+    member_id: String,
+}
+
+/// The HS256 key built from the `jwt_secret` variable.
+pub struct TokenKey(HS256Key);
+
+/// Why a token was refused. The verify endpoint reports `expired` apart from
+/// every other failure, as the contract says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    /// Signature and format were fine, but `exp` has passed.
+    Expired,
+    /// Anything else: bad signature, wrong algorithm, malformed, missing claims.
+    Invalid,
+}
+
+impl TokenError {
+    /// The reason string the verify endpoint answers with.
+    pub fn reason(self) -> &'static str {
+        match self {
+            TokenError::Expired => "expired",
+            TokenError::Invalid => "invalid",
+        }
+    }
+}
+
+/// A token that verified: who it is for and what identifies it for revocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// The member the token was issued to.
+    pub member_id: String,
+    /// The token's unique id, the key of the revocation list.
+    pub jti: String,
+    /// `exp` in Unix seconds: how long a revocation must be kept.
+    pub expires_at: u64,
+}
+
+/// A freshly issued token.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The compact JWT.
+    pub token: String,
+    /// Its `jti`.
+    pub jti: String,
+}
+
+impl TokenKey {
+    /// Builds the key, refusing secrets shorter than [`MIN_SECRET_BYTES`].
+    pub fn new(secret: &str) -> Result<TokenKey, String> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(format!(
+                "jwt_secret is {} bytes; at least {MIN_SECRET_BYTES} are required",
+                secret.len()
+            ));
+        }
+        Ok(TokenKey(HS256Key::from_bytes(secret.as_bytes())))
+    }
+
+    /// Issues a token for `member_id`, valid from `now_secs` (Unix seconds) for one hour.
+    pub fn issue(&self, member_id: &str, now_secs: u64) -> anyhow::Result<IssuedToken> {
+        let jti = random_id()?;
+        let mut claims = Claims::with_custom_claims(
+            MemberClaim {
+                member_id: member_id.to_owned(),
+            },
+            Duration::from_secs(TOKEN_TTL_SECS),
+        )
+        .with_jwt_id(&jti);
+        claims.issued_at = Some(Duration::from_secs(now_secs));
+        claims.expires_at = Some(Duration::from_secs(now_secs + TOKEN_TTL_SECS));
+        claims.invalid_before = None;
+        let token = self
+            .0
+            .authenticate(claims)
+            .map_err(|e| anyhow::anyhow!("signing a token: {e}"))?;
+        Ok(IssuedToken { token, jti })
+    }
+
+    /// Verifies signature, algorithm and expiry, and that every required claim is there.
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
+        let options = VerificationOptions {
+            time_tolerance: Some(Duration::from_secs(CLOCK_SKEW_SECS)),
+            max_token_length: Some(4096),
+            ..Default::default()
+        };
+        let claims = self
+            .0
+            .verify_token::<MemberClaim>(token, Some(options))
+            .map_err(|e| match e.downcast_ref::<JWTError>() {
+                Some(JWTError::TokenHasExpired) => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })?;
+        let expires_at = claims.expires_at.ok_or(TokenError::Invalid)?.as_secs();
+        let jti = claims.jwt_id.filter(|j| !j.is_empty()).ok_or(TokenError::Invalid)?;
+        let member_id = claims.custom.member_id;
+        if member_id.is_empty() {
+            return Err(TokenError::Invalid);
+        }
+        Ok(VerifiedToken {
+            member_id,
+            jti,
+            expires_at,
+        })
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header value.
+pub fn bearer(authorization: Option<&str>) -> Option<&str> {
+    let value = authorization?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// 128 random bits as hex: unguessable token ids.
+fn random_id() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    fn claims_of(token: &str) -> serde_json::Value {
+        let payload = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap()
+    }
+
+    /// Signs arbitrary header and payload JSON with HS256, as a forger with the key would.
+    fn sign_raw(header: &str, payload: &str, secret: &str) -> String {
+        let signing_input = format!("{}.{}", B64.encode(header), B64.encode(payload));
+        let mac = HS256Key::from_bytes(secret.as_bytes());
+        let tag = mac.authentication_tag(signing_input.as_bytes());
+        format!("{signing_input}.{}", B64.encode(tag))
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(TokenKey::new("short").is_err());
+        assert!(TokenKey::new(SECRET).is_ok());
+    }
+
+    #[test]
+    fn issued_token_has_exactly_the_contract_claims() {
+        let key = TokenKey::new(SECRET).unwrap();
+        let t = key.issue("alice", now()).unwrap();
+        let claims = claims_of(&t.token);
+        let mut names: Vec<&str> = claims.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["exp", "iat", "jti", "member_id"]);
+        assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 3600);
+        assert_eq!(claims["jti"], t.jti.as_str());
+        let v = key.verify(&t.token).unwrap();
+        assert_eq!((v.member_id.as_str(), v.jti.as_str()), ("alice", t.jti.as_str()));
+    }
+
+    #[test]
+    fn expired_tokens_say_expired() {
+        let key = TokenKey::new(SECRET).unwrap();
+        let t = key.issue("alice", now() - 2 * TOKEN_TTL_SECS).unwrap();
+        assert_eq!(key.verify(&t.token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn wrong_key_and_garbage_are_invalid() {
+        let key = TokenKey::new(SECRET).unwrap();
+        let other = TokenKey::new("another-secret-of-at-least-32-bytes!").unwrap();
+        let t = other.issue("alice", now()).unwrap();
+        assert_eq!(key.verify(&t.token), Err(TokenError::Invalid));
+        assert_eq!(key.verify("not.a.token"), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn alg_none_and_hs512_are_invalid() {
+        let key = TokenKey::new(SECRET).unwrap();
+        let payload = format!(r#"{{"member_id":"alice","exp":{},"jti":"x"}}"#, now() + 600);
+        let none = format!("{}.{}.", B64.encode(r#"{"alg":"none","typ":"JWT"}"#), B64.encode(&payload));
+        assert_eq!(key.verify(&none), Err(TokenError::Invalid));
+        let hs512 = sign_raw(r#"{"alg":"HS512","typ":"JWT"}"#, &payload, SECRET);
+        assert_eq!(key.verify(&hs512), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn exp_and_jti_are_required() {
+        let key = TokenKey::new(SECRET).unwrap();
+        let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let no_exp = sign_raw(header, r#"{"member_id":"alice","jti":"x"}"#, SECRET);
+        assert_eq!(key.verify(&no_exp), Err(TokenError::Invalid));
+        let no_jti = sign_raw(header, &format!(r#"{{"member_id":"alice","exp":{}}}"#, now() + 600), SECRET);
+        assert_eq!(key.verify(&no_jti), Err(TokenError::Invalid));
+        let good = sign_raw(header, &format!(r#"{{"member_id":"alice","exp":{},"jti":"j1"}}"#, now() + 600), SECRET);
+        assert_eq!(key.verify(&good).unwrap().member_id, "alice");
+    }
+
+    #[test]
+    fn bearer_header_parsing() {
+        assert_eq!(bearer(Some("Bearer abc")), Some("abc"));
+        assert_eq!(bearer(Some("bearer  abc ")), Some("abc"));
+        assert_eq!(bearer(Some("Basic abc")), None);
+        assert_eq!(bearer(Some("Bearer ")), None);
+        assert_eq!(bearer(None), None);
+    }
+}
