@@ -1,0 +1,63 @@
+# The pizza backend: one Spin app, one wasm component per endpoint.
+#
+#   make up      build, start a private PostgreSQL (installed if missing), migrate, seed,
+#                and serve on http://$(LISTEN) with `spin up`, or the project's spin-host
+#   make test    unit, host fixture, end-to-end and deployment checks
+#   make bench   benchmarks (QUICK=1 for the short run)
+#   make render ENV=dev|stg|prod, make deploy ENV=..., make push REGISTRY=...  (spinkube/)
+
+SHELL := /bin/bash
+LISTEN ?= 127.0.0.1:3000
+CARGO ?= cargo
+WASM_TARGET := wasm32-wasip2
+# Every component package spin.toml builds, plus the test-only wasm.
+APP_WASM := $(shell sed -n 's/.*--release -p \([a-z0-9-]*\)".*/\1/p' spin.toml | sort -u)
+TEST_WASM := e2e-chain-proxy $(shell sed -n 's/^name = "\(.*\)"/\1/p' crates/spin-host/fixtures/*/Cargo.toml)
+HOST := target/release/spin-host
+
+.PHONY: up db down deps build build-wasm build-native test unit-test e2e-test clean
+
+## Toolchain and system packages the project needs (idempotent).
+deps:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! command -v psql >/dev/null; then \
+	  echo "installing PostgreSQL (apt-get)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq postgresql postgresql-contrib postgresql-client >/dev/null; \
+	fi
+
+build-wasm: deps
+	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM))
+
+build-native: deps
+	$(CARGO) build --release -p spin-host -p pizza-db
+
+build: build-wasm build-native
+
+## The private database (or $$DATABASE_URL), migrated and seeded; writes .dev/env.
+db: build-native
+	bash scripts/dev-env.sh
+
+up: build db
+	@source .dev/env; \
+	if command -v spin >/dev/null 2>&1; then \
+	  echo "serving with spin up on http://$(LISTEN)"; exec spin up --listen $(LISTEN); \
+	else \
+	  echo "spin not installed: serving with the project's spin-host on http://$(LISTEN)"; \
+	  exec $(HOST) up -f spin.toml --listen $(LISTEN); \
+	fi
+
+down:
+	bash scripts/dev-env.sh stop
+
+## Everything CI runs.
+test: deps
+	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
+	$(CARGO) build --release -p spin-host -p pizza-db
+	$(CARGO) test --release -p pizza -p pizza-db -p testkit -p spin-host -p pizza-e2e
+	bash spinkube/ci/check.sh
+
+clean:
+	$(CARGO) clean
+
+include spinkube/spinkube.mk

@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# Development environment behind `make up` / `make db`: a database with the current schema,
+# the menu and branches, passwords for the three service roles, and `.dev/env` to source
+# before `spin up` (or the project's spin-host).
+#
+#   scripts/dev-env.sh [up]   idempotent; a second run only makes sure the server runs
+#   scripts/dev-env.sh stop   stops the private cluster
+#
+# With DATABASE_URL set (an admin URL) that database is used. Otherwise a private cluster
+# lives in .dev/pg (gitignored), on 127.0.0.1 only, on a port chosen once (.dev/pg.port).
+# Secrets are generated once into .dev/ and never leave it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEV="$ROOT/.dev"
+PGDATA="$DEV/pg"
+PORT_FILE="$DEV/pg.port"
+PG_LOG="$DEV/pg.log"
+DB_NAME=pizza
+ADMIN_USER=postgres
+ROLES=(pizza_login pizza_menu pizza_order)
+
+# Progress goes to stderr, so functions can print their result on stdout.
+say() { printf 'dev-env: %s\n' "$*" >&2; }
+die() { printf 'dev-env: error: %s\n' "$*" >&2; exit 1; }
+
+# Runs a PostgreSQL server tool as the `postgres` system user (initdb and postgres refuse
+# to run as root); as any other user, runs it directly.
+as_pg() {
+    if [[ $EUID -eq 0 ]]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# URL-safe random text: base64url of N random bytes, without padding.
+random_text() {
+    head -c "$1" /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='
+}
+
+# Writes a secret file once (mode 600); later runs keep the existing value.
+ensure_secret() {
+    local file="$1" bytes="$2"
+    if [[ ! -s $file ]]; then
+        (umask 077 && random_text "$bytes" >"$file")
+        say "generated ${file#"$ROOT"/}"
+    fi
+}
+
+# Prints the bin directory of the newest installed PostgreSQL, installing it if absent.
+find_pg_bindir() {
+    local bindir
+    bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
+    if [[ -z $bindir ]]; then
+        [[ $EUID -eq 0 ]] || die "PostgreSQL is not installed; install it (apt-get install postgresql) or set DATABASE_URL"
+        say "installing PostgreSQL with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >&2
+        apt-get install -y -qq postgresql postgresql-contrib >&2
+        bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
+    fi
+    printf '%s\n' "$bindir"
+}
+
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# The cluster's port: chosen once among free ones, then kept in .dev/pg.port.
+ensure_port() {
+    if [[ ! -s $PORT_FILE ]]; then
+        local port
+        for port in $(seq 54320 54420); do
+            if ! port_in_use "$port"; then
+                printf '%s\n' "$port" >"$PORT_FILE"
+                say "chose port $port"
+                break
+            fi
+        done
+        [[ -s $PORT_FILE ]] || die "no free port in 54320-54420"
+    fi
+    cat "$PORT_FILE"
+}
+
+# initdb once: superuser `postgres`, TCP on 127.0.0.1 only, no Unix socket, trust for the
+# admin user and passwords for everyone else.
+init_cluster() {
+    local bindir="$1" major method=scram-sha-256
+    [[ -f $PGDATA/PG_VERSION ]] && return
+    say "initialising a private cluster in ${PGDATA#"$ROOT"/}"
+    mkdir -p "$PGDATA"
+    chmod 700 "$PGDATA"
+    [[ $EUID -ne 0 ]] || chown postgres:postgres "$PGDATA"
+    as_pg "$bindir/initdb" -D "$PGDATA" -U "$ADMIN_USER" -E UTF8 --no-locale \
+        --auth-local=trust --auth-host=trust >/dev/null
+    major="$(cat "$PGDATA/PG_VERSION")"
+    ((major >= 10)) || method=md5
+    cat >>"$PGDATA/postgresql.conf" <<EOF
+
+# dev-env.sh
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+password_encryption = '$method'
+EOF
+    cat >"$PGDATA/pg_hba.conf" <<EOF
+# dev-env.sh: TCP on 127.0.0.1 only; the admin user is trusted, service roles need passwords.
+host all $ADMIN_USER 127.0.0.1/32 trust
+host all all 127.0.0.1/32 $method
+EOF
+}
+
+start_cluster() {
+    local bindir="$1" port="$2"
+    if as_pg "$bindir/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+        say "PostgreSQL already running on 127.0.0.1:$port"
+        return
+    fi
+    touch "$PG_LOG"
+    [[ $EUID -ne 0 ]] || chown postgres:postgres "$PG_LOG"
+    as_pg "$bindir/pg_ctl" -D "$PGDATA" -l "$PG_LOG" -o "-p $port" -w -t 60 start >/dev/null ||
+        die "PostgreSQL did not start; see ${PG_LOG#"$ROOT"/}"
+    say "PostgreSQL started on 127.0.0.1:$port"
+}
+
+ensure_database() {
+    local psql="$1" admin_url="$2"
+    local maintenance_url="${admin_url%/*}/postgres"
+    if [[ -z "$("$psql" "$maintenance_url" -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]]; then
+        "$psql" "$maintenance_url" -qc "CREATE DATABASE $DB_NAME"
+        say "created database $DB_NAME"
+    fi
+}
+
+local_admin_url() {
+    printf 'postgres://%s@127.0.0.1:%s/%s\n' "$ADMIN_USER" "$(cat "$PORT_FILE")" "$DB_NAME"
+}
+
+# True when DATABASE_URL names an external database, not the one .dev/env points at
+# (sourcing .dev/env exports DATABASE_URL; that must not switch off the private cluster).
+uses_external_db() {
+    [[ -n ${DATABASE_URL:-} ]] || return 1
+    [[ -s $PORT_FILE && $DATABASE_URL == "$(local_admin_url)" ]] && return 1
+    return 0
+}
+
+# Prints the path of the pizza-db admin tool, building it when missing or older than its
+# sources (not on every run: cargo may wait for a build lock held by another build).
+pizza_db_bin() {
+    local bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/pizza-db"
+    if [[ ! -x $bin || -n "$(find "$ROOT/crates/pizza-db" "$ROOT/Cargo.lock" -newer "$bin" -print -quit 2>/dev/null)" ]]; then
+        say "building pizza-db (cargo build --release -p pizza-db)"
+        (cd "$ROOT" && cargo build --release --quiet -p pizza-db) >&2
+    fi
+    printf '%s\n' "$bin"
+}
+
+# True when `role` can already log in with its password (then nothing needs changing).
+can_log_in() {
+    local psql="$1" url="$2"
+    [[ -n $psql ]] && "$psql" "$url" -tAc 'SELECT 1' >/dev/null 2>&1
+}
+
+export_line() {
+    printf 'export %s=%q\n' "$1" "$2"
+}
+
+write_env() {
+    local host="$1" admin_url="$2" role var tmp="$DEV/env.tmp"
+    (
+        umask 077
+        {
+            echo "# Generated by scripts/dev-env.sh; source before spin up. Secret: never commit."
+            export_line SPIN_VARIABLE_JWT_SECRET "$(cat "$DEV/jwt_secret")"
+            export_line SPIN_VARIABLE_DB_HOST "$host"
+            for role in "${ROLES[@]}"; do
+                var="SPIN_VARIABLE_$(tr '[:lower:]' '[:upper:]' <<<"${role#pizza_}")_DB_URL"
+                export_line "$var" "$(role_url "$role" "$host")"
+            done
+            export_line DATABASE_URL "$admin_url"
+        } >"$tmp"
+    )
+    mv "$tmp" "$DEV/env"
+}
+
+role_url() {
+    printf 'postgres://%s:%s@%s/%s\n' "$1" "$(cat "$DEV/pw_$1")" "$2" "$DB_NAME"
+}
+
+up() {
+    local bindir="" psql="" port admin_url host bin role
+    mkdir -p "$DEV"
+    chmod 711 "$DEV"
+    ensure_secret "$DEV/jwt_secret" 48
+    for role in "${ROLES[@]}"; do
+        ensure_secret "$DEV/pw_$role" 24
+    done
+
+    if uses_external_db; then
+        admin_url="$DATABASE_URL"
+        [[ $admin_url =~ ^postgres(ql)?://([^@/]*@)?([^/?]+)/([^/?]+) ]] ||
+            die "DATABASE_URL must look like postgres://user[:pw]@host[:port]/dbname"
+        host="${BASH_REMATCH[3]}"
+        [[ $host == *:* ]] || host="$host:5432"
+        DB_NAME="${BASH_REMATCH[4]}"
+        psql="$(command -v psql || true)"
+        say "using DATABASE_URL ($host/$DB_NAME)"
+    else
+        bindir="$(find_pg_bindir)"
+        psql="$bindir/psql"
+        port="$(ensure_port)"
+        init_cluster "$bindir"
+        start_cluster "$bindir" "$port"
+        admin_url="$(local_admin_url)"
+        host="127.0.0.1:$port"
+        ensure_database "$psql" "$admin_url"
+    fi
+
+    bin="$(pizza_db_bin)"
+    "$bin" --url "$admin_url" migrate --dir "$ROOT/migrations" | sed 's/^/dev-env: /' >&2
+    "$bin" --url "$admin_url" seed | sed 's/^/dev-env: /' >&2
+    for role in "${ROLES[@]}"; do
+        if ! can_log_in "$psql" "$(role_url "$role" "$host")"; then
+            PIZZA_ROLE_PASSWORD="$(cat "$DEV/pw_$role")" "$bin" --url "$admin_url" set-password "$role" |
+                sed 's/^/dev-env: /' >&2
+        fi
+    done
+
+    write_env "$host" "$admin_url"
+    say "ready: source .dev/env"
+}
+
+stop() {
+    local bindir
+    if [[ ! -f $PGDATA/PG_VERSION ]]; then
+        say "no private cluster in ${PGDATA#"$ROOT"/}"
+        return
+    fi
+    bindir="/usr/lib/postgresql/$(cat "$PGDATA/PG_VERSION")/bin"
+    if as_pg "$bindir/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+        as_pg "$bindir/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+        say "PostgreSQL stopped"
+    else
+        say "PostgreSQL was not running"
+    fi
+}
+
+case "${1:-up}" in
+    up) up ;;
+    stop) stop ;;
+    *) die "usage: $0 [up|stop]" ;;
+esac

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Cluster-free checks of spinkube/: bash spinkube/ci/check.sh (from anywhere).
+# Self-installing: a venv in spinkube/.venv with the pins of ci/requirements.txt;
+# falls back to `pip install --target` (or apt-get python3-venv as root) where venv is missing.
+# Prints one line per check and ends with "N passed, M failed"; exit 1 if any failed.
+# `check.sh --run SCRIPT.py ARGS...` runs a script with the same tools instead (spinkube.mk).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SPINKUBE="$(dirname "$HERE")"
+VENV="$SPINKUBE/.venv"
+REQ="$HERE/requirements.txt"
+PY="${PYTHON:-python3}"
+STAMP="$VENV/.requirements.sha"
+want="$(sha256sum "$REQ" | cut -d' ' -f1)"
+
+log() { echo "check.sh: $*" >&2; }
+
+install_venv() {
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV" >/dev/null 2>&1 || return 1
+  "$VENV/bin/python" -m pip --version >/dev/null 2>&1 || return 1
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ" || return 1
+  echo "$want" > "$STAMP"
+}
+
+install_target() {   # no venv module: plain site dir under .venv, used via PYTHONPATH
+  rm -rf "$VENV"
+  mkdir -p "$VENV/site"
+  "$PY" -m pip install --quiet --disable-pip-version-check --target "$VENV/site" -r "$REQ" || return 1
+  echo "$want" > "$STAMP"
+}
+
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+  log "installing pinned tools into $VENV"
+  if ! install_venv; then
+    # Debian ships venv's ensurepip (python3-venv) and pip (python3-pip) separately.
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      log "venv failed: apt-get install python3-venv python3-pip"
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip) >/dev/null 2>&1 || true
+    fi
+    install_venv || { log "venv unavailable: pip install --target"; install_target; }
+  fi
+fi
+
+if [ -x "$VENV/bin/python" ]; then
+  RUN=("$VENV/bin/python")
+else
+  export PYTHONPATH="$VENV/site${PYTHONPATH:+:$PYTHONPATH}"
+  RUN=("$PY")
+fi
+if [ "${1:-}" = "--run" ]; then
+  shift
+  exec "${RUN[@]}" "$@"
+fi
+exec "${RUN[@]}" "$HERE/checks.py"
