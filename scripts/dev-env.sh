@@ -48,17 +48,23 @@ ensure_secret() {
     fi
 }
 
+# Prints the bin directory of the newest installed PostgreSQL (Debian layout), if any.
+newest_pg_bindir() {
+    local dirs=(/usr/lib/postgresql/*/bin)
+    [[ -d ${dirs[0]} ]] && printf '%s\n' "${dirs[@]}" | sort -V | tail -n1
+}
+
 # Prints the bin directory of the newest installed PostgreSQL, installing it if absent.
 find_pg_bindir() {
     local bindir
-    bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
+    bindir="$(newest_pg_bindir || true)"
     if [[ -z $bindir ]]; then
         [[ $EUID -eq 0 ]] || die "PostgreSQL is not installed; install it (apt-get install postgresql) or set DATABASE_URL"
         say "installing PostgreSQL with apt-get"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq >&2
         apt-get install -y -qq postgresql postgresql-contrib >&2
-        bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
+        bindir="$(newest_pg_bindir)" || die "apt-get installed no /usr/lib/postgresql/*/bin"
     fi
     printf '%s\n' "$bindir"
 }
@@ -148,7 +154,9 @@ uses_external_db() {
 # sources (not on every run: cargo may wait for a build lock held by another build).
 pizza_db_bin() {
     local bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/pizza-db"
-    if [[ ! -x $bin || -n "$(find "$ROOT/crates/pizza-db" "$ROOT/Cargo.lock" -newer "$bin" -print -quit 2>/dev/null)" ]]; then
+    local stale
+    stale="$(find "$ROOT/crates/pizza-db" -newer "$bin" -print -quit 2>/dev/null || true)"
+    if [[ ! -x $bin || -n $stale ]]; then
         say "building pizza-db (cargo build --release -p pizza-db)"
         (cd "$ROOT" && cargo build --release --quiet -p pizza-db) >&2
     fi
