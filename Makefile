@@ -53,11 +53,13 @@ down:
 ## Everything CI runs.
 test: deps
 	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
-	$(CARGO) build --release -p spin-host -p pizza-db
+	$(CARGO) build --release -p spin-host -p pizza-db -p pizza-bench
 	$(CARGO) test --release -p pizza -p pizza-db -p testkit -p spin-host -p pizza-e2e
 	bash spinkube/ci/check.sh
+	$(MAKE) --no-print-directory bench-smoke
 
 clean:
 	$(CARGO) clean
 
+include bench.mk
 include spinkube/spinkube.mk

@@ -16,7 +16,13 @@ impl Fields {
     /// fields; anything else is 415.
     pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Fields, ApiError> {
         let media = content_type
-            .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|c| {
+                c.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .unwrap_or_default();
         match media.as_str() {
             "" | "application/json" => parse_json(body),
@@ -105,9 +111,16 @@ mod tests {
 
     #[test]
     fn json_object_fields() {
-        let f = Fields::parse(Some("application/json; charset=utf-8"), br#"{"id":"a","n":1}"#).unwrap();
+        let f = Fields::parse(
+            Some("application/json; charset=utf-8"),
+            br#"{"id":"a","n":1}"#,
+        )
+        .unwrap();
         assert_eq!(f.required_str("id").unwrap(), "a");
-        assert_eq!(f.required_str("n").unwrap_err().detail, "field `n` must be a string");
+        assert_eq!(
+            f.required_str("n").unwrap_err().detail,
+            "field `n` must be a string"
+        );
         assert_eq!(f.required_str("x").unwrap_err().detail, "missing field `x`");
         assert_eq!(f.optional_str("x").unwrap(), None);
     }
@@ -127,7 +140,11 @@ mod tests {
 
     #[test]
     fn form_fields_are_decoded() {
-        let f = Fields::parse(Some("application/x-www-form-urlencoded"), b"id=a+b&pw=%41%2Bc").unwrap();
+        let f = Fields::parse(
+            Some("application/x-www-form-urlencoded"),
+            b"id=a+b&pw=%41%2Bc",
+        )
+        .unwrap();
         assert_eq!(f.required_str("id").unwrap(), "a b");
         assert_eq!(f.required_str("pw").unwrap(), "A+c");
         assert!(Fields::parse(Some("application/x-www-form-urlencoded"), b"id=%zz").is_err());
@@ -135,6 +152,9 @@ mod tests {
 
     #[test]
     fn other_media_types_are_415() {
-        assert_eq!(Fields::parse(Some("text/plain"), b"x").unwrap_err().status, 415);
+        assert_eq!(
+            Fields::parse(Some("text/plain"), b"x").unwrap_err().status,
+            415
+        );
     }
 }

@@ -41,13 +41,21 @@ impl Db {
         self.0.query(sql, params).map_err(|e| db_failure(sql, e))
     }
 
+    /// Runs a statement that returns rows, leaving the failure to the caller
+    /// (for the rare statement whose error decides what happens next).
+    pub fn try_query(&self, sql: &str, params: &[ParameterValue]) -> Result<RowSet, PgError> {
+        self.0.query(sql, params)
+    }
+
     /// Runs a statement and returns the number of rows it changed.
     pub fn execute(&self, sql: &str, params: &[ParameterValue]) -> Result<u64, ApiError> {
         self.0.execute(sql, params).map_err(|e| db_failure(sql, e))
     }
 }
 
-fn db_failure(sql: &str, e: PgError) -> ApiError {
+/// Maps a database failure to an answer: 503 when the database is
+/// unreachable, else a logged 500 (the SQL and the schema disagree).
+pub fn db_failure(sql: &str, e: PgError) -> ApiError {
     if matches!(e, PgError::ConnectionFailed(_)) {
         eprintln!("database unavailable: {e}");
         return ApiError::unavailable("database unavailable");

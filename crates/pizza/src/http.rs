@@ -141,9 +141,70 @@ pub fn ok(body: &impl Serialize) -> Result<Response, ApiError> {
     Ok(json_response(200, body))
 }
 
+/// 200 with a JSON body that clients and proxies may cache for
+/// `max_age_secs` and revalidate: it carries a strong `ETag` (a hash of the
+/// body), and a request whose `If-None-Match` names it gets 304 without a body.
+/// For public data that changes rarely (the menu).
+pub fn cacheable_json(req: &Req, body: &impl Serialize, max_age_secs: u32) -> Response {
+    let bytes = serde_json::to_vec(body).expect("serialising a JSON value cannot fail");
+    let tag = etag(&bytes);
+    let cache_control = format!("public, max-age={max_age_secs}");
+    let mut response = if if_none_match(req.header("if-none-match"), &tag) {
+        Response::builder().status(304).body(Vec::new()).build()
+    } else {
+        Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(bytes)
+            .build()
+    };
+    response.set_header("etag", tag);
+    response.set_header("cache-control", cache_control);
+    response
+}
+
+/// A strong entity tag for a body: the first 128 bits of its SHA-256, quoted.
+fn etag(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(body);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether an `If-None-Match` header matches `tag` (RFC 9110 weak comparison:
+/// `*`, or any listed tag equal to it with or without `W/`).
+fn if_none_match(header: Option<&str>, tag: &str) -> bool {
+    header.is_some_and(|h| {
+        h.split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn etags_are_quoted_hashes_of_the_body() {
+        let a = etag(b"[1]");
+        assert_eq!(a.len(), 34);
+        assert!(a.starts_with('"') && a.ends_with('"'));
+        assert_eq!(a, etag(b"[1]"));
+        assert_ne!(a, etag(b"[2]"));
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_accepts_lists_and_star() {
+        let tag = "\"abc\"";
+        assert!(if_none_match(Some("\"abc\""), tag));
+        assert!(if_none_match(Some("W/\"abc\""), tag));
+        assert!(if_none_match(Some("\"x\", \"abc\""), tag));
+        assert!(if_none_match(Some("*"), tag));
+        assert!(!if_none_match(Some("\"abd\""), tag));
+        assert!(!if_none_match(Some("abc"), tag));
+        assert!(!if_none_match(None, tag));
+    }
 
     #[test]
     fn allow_lists_head_for_get_and_always_options() {

@@ -8,6 +8,8 @@
 //! - [`body`]: parsing request bodies into fields with clear messages;
 //! - [`token`], [`password`], [`member`]: the login rules, plain Rust and
 //!   unit-tested natively;
+//! - [`menu`], [`order`]: the menu's listing rules and the order rules
+//!   (validation, idempotency fingerprints, shop time), likewise;
 //! - [`auth`]: turning a `Bearer` header into an authenticated member;
 //! - [`config`]: Spin variables;
 //! - [`db`] and [`store`]: the PostgreSQL connection and the SQL, one module
@@ -20,6 +22,8 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod member;
+pub mod menu;
+pub mod order;
 pub mod password;
 pub mod store;
 pub mod token;

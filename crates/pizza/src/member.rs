@@ -27,10 +27,16 @@ pub struct NewMember<'a> {
 }
 
 /// Checks a registration; each failure is a 400 that names the field.
-pub fn validate<'a>(id: &'a str, password: &'a str, name: &'a str) -> Result<NewMember<'a>, ApiError> {
+pub fn validate<'a>(
+    id: &'a str,
+    password: &'a str,
+    name: &'a str,
+) -> Result<NewMember<'a>, ApiError> {
     let id_len = id.chars().count();
     if id_len == 0 || id_len > ID_MAX {
-        return Err(ApiError::bad_request(format!("`id` must be 1 to {ID_MAX} characters")));
+        return Err(ApiError::bad_request(format!(
+            "`id` must be 1 to {ID_MAX} characters"
+        )));
     }
     if !id.chars().all(is_id_char) {
         return Err(ApiError::bad_request(
@@ -39,10 +45,14 @@ pub fn validate<'a>(id: &'a str, password: &'a str, name: &'a str) -> Result<New
     }
     let name_len = name.chars().count();
     if name.trim().is_empty() || name_len > NAME_MAX {
-        return Err(ApiError::bad_request(format!("`name` must be 1 to {NAME_MAX} characters")));
+        return Err(ApiError::bad_request(format!(
+            "`name` must be 1 to {NAME_MAX} characters"
+        )));
     }
     if name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("`name` must not contain control characters"));
+        return Err(ApiError::bad_request(
+            "`name` must not contain control characters",
+        ));
     }
     let pw_len = password.chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&pw_len) {

@@ -50,7 +50,10 @@ pub fn verify(password: &str, stored: &str) -> Verdict {
         return verify_argon2(password, stored);
     } else if let Some(rest) = stored.strip_prefix("pbkdf2_sha256$") {
         verify_django_pbkdf2(password, rest)
-    } else if ["$2a$", "$2b$", "$2y$"].iter().any(|p| stored.starts_with(p)) {
+    } else if ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .any(|p| stored.starts_with(p))
+    {
         bcrypt::verify(password, stored).unwrap_or(false)
     } else {
         false
@@ -73,13 +76,15 @@ fn verify_argon2(password: &str, stored: &str) -> Verdict {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return Verdict::NoMatch;
     };
-    if argon2id().verify_password(password.as_bytes(), &parsed).is_err() {
+    if argon2id()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_err()
+    {
         return Verdict::NoMatch;
     }
     let current = parsed.algorithm.as_str() == "argon2id"
-        && Params::try_from(&parsed).is_ok_and(|p| {
-            p.m_cost() == 19 * 1024 && p.t_cost() == 2 && p.p_cost() == 1
-        });
+        && Params::try_from(&parsed)
+            .is_ok_and(|p| p.m_cost() == 19 * 1024 && p.t_cost() == 2 && p.p_cost() == 1);
     Verdict::Match { upgrade: !current }
 }
 
@@ -104,7 +109,12 @@ fn verify_django_pbkdf2(password: &str, rest: &str) -> bool {
         return false;
     }
     let mut actual = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt.as_bytes(), iterations, &mut actual);
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+        password.as_bytes(),
+        salt.as_bytes(),
+        iterations,
+        &mut actual,
+    );
     actual
         .iter()
         .zip(&expected)
@@ -118,28 +128,42 @@ mod tests {
 
     /// `make_password("correct horse", salt="saltsaltsalt", hasher=PBKDF2PasswordHasher)`
     /// with 1000 iterations, computed independently with Python's hashlib.
-    const DJANGO_HASH: &str = "pbkdf2_sha256$1000$saltsaltsalt$F7o7+5VTVzFAO998X6s3AHrDsJVdMiIlgndIMe19NvY=";
+    const DJANGO_HASH: &str =
+        "pbkdf2_sha256$1000$saltsaltsalt$F7o7+5VTVzFAO998X6s3AHrDsJVdMiIlgndIMe19NvY=";
 
     #[test]
     fn argon2id_round_trip_with_owasp_parameters() {
         let h = hash("correct horse").unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
         assert!(h.len() <= 100, "must fit varchar(100): {}", h.len());
-        assert_eq!(verify("correct horse", &h), Verdict::Match { upgrade: false });
+        assert_eq!(
+            verify("correct horse", &h),
+            Verdict::Match { upgrade: false }
+        );
         assert_eq!(verify("wrong", &h), Verdict::NoMatch);
     }
 
     #[test]
     fn weaker_argon2_matches_but_asks_for_upgrade() {
-        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(1024, 1, 1, None).unwrap());
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        );
         let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-        let h = weak.hash_password(b"pw-pw-pw-pw", &salt).unwrap().to_string();
+        let h = weak
+            .hash_password(b"pw-pw-pw-pw", &salt)
+            .unwrap()
+            .to_string();
         assert_eq!(verify("pw-pw-pw-pw", &h), Verdict::Match { upgrade: true });
     }
 
     #[test]
     fn django_pbkdf2_matches_and_asks_for_upgrade() {
-        assert_eq!(verify("correct horse", DJANGO_HASH), Verdict::Match { upgrade: true });
+        assert_eq!(
+            verify("correct horse", DJANGO_HASH),
+            Verdict::Match { upgrade: true }
+        );
         assert_eq!(verify("correct horsE", DJANGO_HASH), Verdict::NoMatch);
         assert_eq!(verify("x", "pbkdf2_sha256$0$s$AAAA"), Verdict::NoMatch);
         assert_eq!(verify("x", "pbkdf2_sha256$abc"), Verdict::NoMatch);
@@ -147,14 +171,22 @@ mod tests {
 
     #[test]
     fn bcrypt_from_pgcrypto_matches_and_asks_for_upgrade() {
-        let h = bcrypt::hash_with_salt("test_password123", 4, *b"0123456789abcdef").unwrap().format_for_version(bcrypt::Version::TwoA);
-        assert_eq!(verify("test_password123", &h), Verdict::Match { upgrade: true });
+        let h = bcrypt::hash_with_salt("test_password123", 4, *b"0123456789abcdef")
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoA);
+        assert_eq!(
+            verify("test_password123", &h),
+            Verdict::Match { upgrade: true }
+        );
         assert_eq!(verify("test_password124", &h), Verdict::NoMatch);
     }
 
     #[test]
     fn plaintext_and_unusable_values_never_match() {
-        assert_eq!(verify("hashed_password_123", "hashed_password_123"), Verdict::NoMatch);
+        assert_eq!(
+            verify("hashed_password_123", "hashed_password_123"),
+            Verdict::NoMatch
+        );
         assert_eq!(verify("", ""), Verdict::NoMatch);
         assert_eq!(verify("!abc", "!abc"), Verdict::NoMatch);
     }

@@ -113,7 +113,10 @@ impl TokenKey {
                 _ => TokenError::Invalid,
             })?;
         let expires_at = claims.expires_at.ok_or(TokenError::Invalid)?.as_secs();
-        let jti = claims.jwt_id.filter(|j| !j.is_empty()).ok_or(TokenError::Invalid)?;
+        let jti = claims
+            .jwt_id
+            .filter(|j| !j.is_empty())
+            .ok_or(TokenError::Invalid)?;
         let member_id = claims.custom.member_id;
         if member_id.is_empty() {
             return Err(TokenError::Invalid);
@@ -180,13 +183,24 @@ mod tests {
         let key = TokenKey::new(SECRET).unwrap();
         let t = key.issue("alice", now()).unwrap();
         let claims = claims_of(&t.token);
-        let mut names: Vec<&str> = claims.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let mut names: Vec<&str> = claims
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
         names.sort();
         assert_eq!(names, ["exp", "iat", "jti", "member_id"]);
-        assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 3600);
+        assert_eq!(
+            claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+            3600
+        );
         assert_eq!(claims["jti"], t.jti.as_str());
         let v = key.verify(&t.token).unwrap();
-        assert_eq!((v.member_id.as_str(), v.jti.as_str()), ("alice", t.jti.as_str()));
+        assert_eq!(
+            (v.member_id.as_str(), v.jti.as_str()),
+            ("alice", t.jti.as_str())
+        );
     }
 
     #[test]
@@ -209,7 +223,11 @@ mod tests {
     fn alg_none_and_hs512_are_invalid() {
         let key = TokenKey::new(SECRET).unwrap();
         let payload = format!(r#"{{"member_id":"alice","exp":{},"jti":"x"}}"#, now() + 600);
-        let none = format!("{}.{}.", B64.encode(r#"{"alg":"none","typ":"JWT"}"#), B64.encode(&payload));
+        let none = format!(
+            "{}.{}.",
+            B64.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            B64.encode(&payload)
+        );
         assert_eq!(key.verify(&none), Err(TokenError::Invalid));
         let hs512 = sign_raw(r#"{"alg":"HS512","typ":"JWT"}"#, &payload, SECRET);
         assert_eq!(key.verify(&hs512), Err(TokenError::Invalid));
@@ -221,9 +239,20 @@ mod tests {
         let header = r#"{"alg":"HS256","typ":"JWT"}"#;
         let no_exp = sign_raw(header, r#"{"member_id":"alice","jti":"x"}"#, SECRET);
         assert_eq!(key.verify(&no_exp), Err(TokenError::Invalid));
-        let no_jti = sign_raw(header, &format!(r#"{{"member_id":"alice","exp":{}}}"#, now() + 600), SECRET);
+        let no_jti = sign_raw(
+            header,
+            &format!(r#"{{"member_id":"alice","exp":{}}}"#, now() + 600),
+            SECRET,
+        );
         assert_eq!(key.verify(&no_jti), Err(TokenError::Invalid));
-        let good = sign_raw(header, &format!(r#"{{"member_id":"alice","exp":{},"jti":"j1"}}"#, now() + 600), SECRET);
+        let good = sign_raw(
+            header,
+            &format!(
+                r#"{{"member_id":"alice","exp":{},"jti":"j1"}}"#,
+                now() + 600
+            ),
+            SECRET,
+        );
         assert_eq!(key.verify(&good).unwrap().member_id, "alice");
     }
 

@@ -25,5 +25,8 @@ fn register(req: Req) -> Result<Response, ApiError> {
     if !store::login::insert_member(&db, &new, &hash)? {
         return Err(ApiError::conflict("member id already taken"));
     }
-    Ok(json_response(201, &serde_json::json!({ "member_id": new.id })))
+    Ok(json_response(
+        201,
+        &serde_json::json!({ "member_id": new.id }),
+    ))
 }

@@ -27,10 +27,21 @@ fn verify(req: Req) -> Result<Response, ApiError> {
     let key = config::token_key()?;
     let verified = match key.verify(token) {
         Ok(v) => v,
-        Err(e) => return Ok(json_response(401, &json!({ "valid": false, "reason": e.reason() }))),
+        Err(e) => {
+            return Ok(json_response(
+                401,
+                &json!({ "valid": false, "reason": e.reason() }),
+            ));
+        }
     };
     if store::login::is_revoked(&Db::connect()?, &verified.jti)? {
-        return Ok(json_response(401, &json!({ "valid": false, "reason": "revoked" })));
+        return Ok(json_response(
+            401,
+            &json!({ "valid": false, "reason": "revoked" }),
+        ));
     }
-    Ok(json_response(200, &json!({ "valid": true, "member_id": verified.member_id })))
+    Ok(json_response(
+        200,
+        &json!({ "valid": true, "member_id": verified.member_id }),
+    ))
 }

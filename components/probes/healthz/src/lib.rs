@@ -33,9 +33,15 @@ fn ready(_req: Req) -> Result<Response, ApiError> {
             .is_ok();
         all_ok &= ok;
         let service = name.trim_end_matches("_db_url");
-        checks.insert(service.to_owned(), Value::from(if ok { "ok" } else { "unavailable" }));
+        checks.insert(
+            service.to_owned(),
+            Value::from(if ok { "ok" } else { "unavailable" }),
+        );
     }
     let status = if all_ok { 200 } else { 503 };
     let state = if all_ok { "ok" } else { "unavailable" };
-    Ok(json_response(status, &json!({ "status": state, "checks": checks })))
+    Ok(json_response(
+        status,
+        &json!({ "status": state, "checks": checks }),
+    ))
 }

@@ -8,7 +8,10 @@ use spin_sdk::http_component;
 async fn handle(request: IncomingRequest) -> Response {
     let (status, body) = match request.method() {
         Method::Get | Method::Head => (200, r#"{"status":"ok"}"#),
-        _ => (405, r#"{"detail":"method not allowed","error":"method not allowed"}"#),
+        _ => (
+            405,
+            r#"{"detail":"method not allowed","error":"method not allowed"}"#,
+        ),
     };
     Response::builder()
         .status(status)

@@ -12,7 +12,11 @@ pub const THROTTLE_LIMIT: i32 = 5;
 pub const THROTTLE_WINDOW: &str = "15 minutes";
 
 /// Inserts a member; `false` when the id is already taken.
-pub fn insert_member(db: &Db, member: &NewMember<'_>, password_hash: &str) -> Result<bool, ApiError> {
+pub fn insert_member(
+    db: &Db,
+    member: &NewMember<'_>,
+    password_hash: &str,
+) -> Result<bool, ApiError> {
     let rows = db.query(
         "INSERT INTO member (member_id, member_pwd, member_nm) VALUES ($1, $2, $3)
          ON CONFLICT (member_id) DO NOTHING
@@ -68,14 +72,22 @@ pub fn record_failure(db: &Db, member_id: &str) -> Result<(), ApiError> {
 
 /// After a successful login: forget earlier failures and, when given, replace
 /// the stored hash (only if it is still the one that was verified).
-pub fn record_success(db: &Db, member_id: &str, verified_hash: &str, new_hash: Option<&str>) -> Result<(), ApiError> {
+pub fn record_success(
+    db: &Db,
+    member_id: &str,
+    verified_hash: &str,
+    new_hash: Option<&str>,
+) -> Result<(), ApiError> {
     match new_hash {
         Some(new_hash) => db.execute(
             "WITH cleared AS (DELETE FROM login_throttle WHERE member_id = $1)
              UPDATE member SET member_pwd = $3 WHERE member_id = $1 AND member_pwd = $2",
             &[text(member_id), text(verified_hash), text(new_hash)],
         )?,
-        None => db.execute("DELETE FROM login_throttle WHERE member_id = $1", &[text(member_id)])?,
+        None => db.execute(
+            "DELETE FROM login_throttle WHERE member_id = $1",
+            &[text(member_id)],
+        )?,
     };
     Ok(())
 }
@@ -101,6 +113,9 @@ pub fn is_revoked(db: &Db, jti: &str) -> Result<bool, ApiError> {
         "SELECT count(*) AS n FROM revoked_token WHERE jti = $1",
         &[text(jti)],
     )?;
-    let row = rows.rows().next().ok_or_else(|| ApiError::internal("count returned no row"))?;
+    let row = rows
+        .rows()
+        .next()
+        .ok_or_else(|| ApiError::internal("count returned no row"))?;
     Ok(column::<i64>(&row, "n")? > 0)
 }

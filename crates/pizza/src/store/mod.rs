@@ -3,3 +3,5 @@
 //! for these tables.
 
 pub mod login;
+pub mod menu;
+pub mod order;

@@ -1,0 +1,19 @@
+//! `GET /api/menu/types/` → 200, every pizza type: `pizza_type_id`,
+//! `pizza_nm`, `pizza_categ`, `pizza_img_url` (a relative path or `""`) and
+//! `ingredients`, by category and name. Cacheable like the menu.
+
+use pizza::db::Db;
+use pizza::http::{Req, cacheable_json, serve};
+use pizza::{ApiError, menu, store};
+use spin_sdk::http::{IncomingRequest, Method, Response};
+use spin_sdk::http_component;
+
+#[http_component]
+async fn handle(request: IncomingRequest) -> Response {
+    serve(request, &[Method::Get], types).await
+}
+
+fn types(req: Req) -> Result<Response, ApiError> {
+    let types = store::menu::list_types(&Db::connect()?)?;
+    Ok(cacheable_json(&req, &types, menu::CACHE_MAX_AGE_SECS))
+}

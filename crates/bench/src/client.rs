@@ -1,0 +1,68 @@
+//! The HTTP side of the load generator: one keep-alive hyper client and the
+//! requests the scenarios issue.
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::time::Duration;
+
+/// An HTTP/1.1 client with a keep-alive connection pool (one connection per
+/// request in flight, reused afterwards).
+pub type Client = HyperClient<HttpConnector, Full<Bytes>>;
+
+/// A new keep-alive client.
+pub fn client() -> Client {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    HyperClient::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(connector)
+}
+
+/// One request of a scenario and the statuses that count as success.
+#[derive(Clone, Debug)]
+pub struct Req {
+    /// What the request is, as reported (e.g. `POST /api/order/`).
+    pub label: &'static str,
+    /// The method.
+    pub method: Method,
+    /// The absolute URI.
+    pub uri: Uri,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// The body (empty for GET).
+    pub body: Bytes,
+    /// Statuses that are not errors.
+    pub expect: &'static [u16],
+}
+
+/// Sends `req` and reads the whole answer; `Err` for transport failures.
+pub async fn send(client: &Client, req: &Req) -> anyhow::Result<(u16, Bytes)> {
+    let mut builder = http::Request::builder()
+        .method(req.method.clone())
+        .uri(req.uri.clone());
+    if let Some(h) = builder.headers_mut() {
+        h.clone_from(&req.headers);
+    }
+    let request = builder.body(Full::new(req.body.clone()))?;
+    let response = client.request(request).await?;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, body))
+}
+
+/// Sends `req` and fails unless the status is one of `req.expect`.
+pub async fn send_expect(client: &Client, req: &Req) -> anyhow::Result<(u16, Bytes)> {
+    let (status, body) = send(client, req).await?;
+    if !req.expect.contains(&status) {
+        anyhow::bail!(
+            "{} answered {status}: {}",
+            req.label,
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        );
+    }
+    Ok((status, body))
+}

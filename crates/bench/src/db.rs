@@ -1,0 +1,93 @@
+//! The benchmark's own PostgreSQL: a throw-away cluster (never the developer's
+//! `.dev` database), migrated and seeded like the end-to-end tests do.
+
+use std::path::{Path, PathBuf};
+use testkit::Postgres;
+
+/// The JWT secret the benchmarked app runs with.
+const JWT_SECRET: &str = "bench-secret-0123456789-abcdefghij-0123456789";
+/// The application database.
+const DB: &str = "pizza";
+/// Passwords of the service roles in the benchmark cluster.
+const ROLE_PASSWORDS: [(&str, &str); 3] = [
+    ("pizza_login", "login-pw-bench"),
+    ("pizza_menu", "menu-pw-bench"),
+    ("pizza_order", "order-pw-bench"),
+];
+/// The role the order service (and so pgbench) connects as.
+pub const ORDER_ROLE: &str = "pizza_order";
+
+/// A running, migrated and seeded database; stopped and removed on drop.
+pub struct Database {
+    pg: Postgres,
+}
+
+impl Database {
+    /// Starts a cluster, then migrates, seeds from `data_dir` and sets the role passwords.
+    pub fn start(root: &Path, data_dir: &Path) -> anyhow::Result<Database> {
+        let pg = Postgres::start();
+        pg.create_database(DB);
+        let mut client = postgres::Client::connect(&pg.superuser_url(DB), postgres::NoTls)?;
+        pizza_db::migrate(&mut client, &root.join("migrations"))?;
+        pizza_db::seed(&mut client, data_dir)?;
+        for (role, pw) in ROLE_PASSWORDS {
+            pizza_db::set_role_password(&mut client, role, pw)?;
+        }
+        Ok(Database { pg })
+    }
+
+    /// The Spin variables that point the app at this database.
+    pub fn variables(&self) -> Vec<(String, String)> {
+        let mut vars = vec![
+            ("jwt_secret".to_owned(), JWT_SECRET.to_owned()),
+            ("db_host".to_owned(), self.pg.host_port()),
+        ];
+        for (role, pw) in ROLE_PASSWORDS {
+            let service = role.trim_start_matches("pizza_");
+            vars.push((format!("{service}_db_url"), self.pg.url(role, pw, DB)));
+        }
+        vars
+    }
+
+    /// `(host, port, database, user, password)` of the order service's role.
+    pub fn order_login(&self) -> (String, u16, &'static str, &'static str, &'static str) {
+        let pw = ROLE_PASSWORDS
+            .iter()
+            .find(|(r, _)| *r == ORDER_ROLE)
+            .map(|(_, p)| *p);
+        (
+            "127.0.0.1".to_owned(),
+            self.pg.port(),
+            DB,
+            ORDER_ROLE,
+            pw.unwrap_or_default(),
+        )
+    }
+
+    /// Makes new sessions of the order role log every statement with its
+    /// parameters (`true`), or stop doing so (`false`).
+    pub fn log_order_statements(&self, on: bool) {
+        let sql = if on {
+            format!("ALTER ROLE {ORDER_ROLE} SET log_statement = 'all'")
+        } else {
+            format!("ALTER ROLE {ORDER_ROLE} RESET log_statement")
+        };
+        self.pg.psql(DB, &sql);
+    }
+
+    /// The server's log file (the cluster writes it next to its data directory).
+    pub fn server_log(&self) -> PathBuf {
+        let data = PathBuf::from(self.pg.psql(DB, "SHOW data_directory").trim());
+        data.parent().unwrap_or(&data).join("server.log")
+    }
+
+    /// The ids of the seeded branches.
+    pub fn branches(&self) -> Vec<String> {
+        self.pg
+            .psql(DB, "SELECT bran_id FROM branch ORDER BY bran_id")
+            .lines()
+            .map(str::to_owned)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}

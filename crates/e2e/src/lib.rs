@@ -1,0 +1,287 @@
+//! The end-to-end harness: one private PostgreSQL cluster and one spin-host
+//! per test binary, serving the real `spin.toml` (plus a test-only chaining
+//! proxy) with the real wasm components. Tests talk HTTP only, and read the
+//! database directly only to check what the HTTP answers cannot show.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use testkit::{Host, Postgres};
+
+pub mod tokens;
+
+/// The JWT secret the test app runs with (tests forge tokens with it).
+pub const JWT_SECRET: &str = "e2e-secret-0123456789-abcdefghij-0123456789";
+
+/// Passwords of the service roles in the test cluster.
+pub const ROLE_PASSWORDS: [(&str, &str); 3] = [
+    ("pizza_login", "login-pw-e2e"),
+    ("pizza_menu", "menu-pw-e2e"),
+    ("pizza_order", "order-pw-e2e"),
+];
+
+/// A running app: its base URL and its database.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// Host and port of the cluster.
+    pub db_host: String,
+    /// The database name.
+    pub db: String,
+    /// Superuser URL of the database.
+    pub admin_url: String,
+}
+
+/// The processes behind the shared app, stopped when the test binary exits.
+static RUNNING: Mutex<Option<(Host, Postgres)>> = Mutex::new(None);
+static APP: OnceLock<TestApp> = OnceLock::new();
+
+extern "C" fn stop_running() {
+    if let Ok(mut running) = RUNNING.lock() {
+        running.take();
+    }
+}
+
+/// The app shared by every test of this binary, started on first use.
+pub fn app() -> &'static TestApp {
+    APP.get_or_init(|| {
+        let pg = Postgres::start();
+        let app_db = "pizza";
+        pg.create_database(app_db);
+        prepare_database(&pg.superuser_url(app_db), true);
+        let (host, app) = serve(&pg, app_db, &[]);
+        *RUNNING.lock().unwrap() = Some((host, pg));
+        // SAFETY: registering a plain extern "C" function with atexit.
+        unsafe { libc::atexit(stop_running) };
+        app
+    })
+}
+
+/// Migrates (and optionally seeds) a database and gives the service roles their passwords.
+pub fn prepare_database(admin_url: &str, seed: bool) {
+    let mut client =
+        postgres::Client::connect(admin_url, postgres::NoTls).expect("connect as admin");
+    pizza_db::migrate(&mut client, &testkit::workspace_root().join("migrations")).expect("migrate");
+    if seed {
+        pizza_db::seed(&mut client, &data_dir()).expect("seed");
+    }
+    for (role, pw) in ROLE_PASSWORDS {
+        pizza_db::set_role_password(&mut client, role, pw).expect("set role password");
+    }
+}
+
+/// The pizza-sales data set.
+pub fn data_dir() -> PathBuf {
+    let root = testkit::workspace_root();
+    std::env::var_os("PIZZA_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/data/pizza-sales"))
+}
+
+/// Starts a host for database `db` of `pg`, with variable overrides.
+pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, TestApp) {
+    let urls: Vec<(String, String)> = ROLE_PASSWORDS
+        .iter()
+        .map(|(role, pw)| {
+            let service = role.trim_start_matches("pizza_");
+            (format!("{service}_db_url"), pg.url(role, pw, db))
+        })
+        .collect();
+    let mut vars: Vec<(&str, &str)> = vec![("jwt_secret", JWT_SECRET)];
+    let db_host = pg.host_port();
+    vars.push(("db_host", &db_host));
+    for (k, v) in &urls {
+        vars.push((k, v));
+    }
+    vars.retain(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
+    vars.extend_from_slice(overrides);
+    let host = Host::start(&test_manifest(), &vars, &[("SPIN_HOST_STRICT_TX", "1")]);
+    let app = TestApp {
+        base_url: host.base_url(),
+        db_host: db_host.clone(),
+        db: db.to_owned(),
+        admin_url: pg.superuser_url(db),
+    };
+    (host, app)
+}
+
+/// The app's `spin.toml` plus the test-only chaining proxy, written next to
+/// the build output so the host's compile cache is reused between runs.
+pub fn test_manifest() -> PathBuf {
+    let root = testkit::workspace_root();
+    let manifest = std::fs::read_to_string(root.join("spin.toml")).expect("read spin.toml");
+    let manifest = manifest.replace(
+        "source = \"target/",
+        &format!("source = \"{}/target/", root.display()),
+    );
+    let proxy = r#"
+[[trigger.http]]
+route = "/test/chain/..."
+component = "e2e-chain-proxy"
+
+[component.e2e-chain-proxy]
+source = "ROOT/target/wasm32-wasip2/release/e2e_chain_proxy.wasm"
+allowed_outbound_hosts = ["http://login-verify.spin.internal"]
+"#
+    .replace("ROOT", &root.display().to_string());
+    let dir = root.join("target/e2e");
+    std::fs::create_dir_all(&dir).expect("create target/e2e");
+    let path = dir.join(format!("spin-{}.toml", std::process::id()));
+    std::fs::write(&path, manifest + &proxy).expect("write test manifest");
+    path
+}
+
+/// An HTTP answer: status, headers and the body parsed as JSON (Null if not JSON).
+#[derive(Debug)]
+pub struct Resp {
+    /// The status code.
+    pub status: u16,
+    /// Headers, lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// The raw body.
+    pub text: String,
+    /// The body as JSON, or `Value::Null`.
+    pub json: Value,
+}
+
+impl Resp {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts the status and that an error body has `detail` and `error` with equal text.
+    pub fn assert_error(&self, status: u16) -> &str {
+        assert_eq!(self.status, status, "body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json"),
+            "{self:?}"
+        );
+        let detail = self.json["detail"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no detail: {}", self.text));
+        assert_eq!(self.json["error"].as_str(), Some(detail), "{}", self.text);
+        detail
+    }
+}
+
+impl TestApp {
+    /// Sends a request with optional headers and body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Resp {
+        send(&self.base_url, method, path, headers, body)
+    }
+
+    /// GET with optional Bearer token.
+    pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        self.request("GET", path, &headers, None)
+    }
+
+    /// POST of a JSON value with optional Bearer token.
+    pub fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Resp {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
+        }
+        self.request("POST", path, &headers, Some(body.to_string().as_bytes()))
+    }
+
+    /// Registers a fresh member (unique id from `prefix`), logs in, returns (id, password, token).
+    pub fn member(&self, prefix: &str) -> (String, String, String) {
+        let id = unique_id(prefix);
+        let pw = "correct horse battery".to_owned();
+        let r = self.post(
+            "/api/login/register/",
+            &serde_json::json!({"id": id, "pw": pw, "name": "Test"}),
+            None,
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let r = self.post(
+            "/api/login/",
+            &serde_json::json!({"id": id, "pw": pw}),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        let token = r.json["token"].as_str().expect("token").to_owned();
+        (id, pw, token)
+    }
+
+    /// Runs SQL as the superuser and returns psql's unaligned output.
+    pub fn sql(&self, sql: &str) -> String {
+        psql(&self.admin_url, sql)
+    }
+}
+
+/// Runs SQL against a URL with psql (`-At`), returning trimmed output; panics on failure.
+pub fn psql(url: &str, sql: &str) -> String {
+    try_psql(url, sql).unwrap_or_else(|e| panic!("psql failed: {e}"))
+}
+
+/// Runs SQL against a URL with psql (`-At`); Err carries stderr.
+pub fn try_psql(url: &str, sql: &str) -> Result<String, String> {
+    let out = std::process::Command::new("psql")
+        .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
+        .output()
+        .expect("run psql");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// Sends one request to `base` and collects the answer.
+pub fn send(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Resp {
+    let mut builder = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{base}{path}"));
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let request = builder
+        .body(body.map(<[u8]>::to_vec).unwrap_or_default())
+        .expect("valid request");
+    let mut response = testkit::agent()
+        .run(request)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+/// An id no other test run uses: `prefix` plus a process-unique counter.
+pub fn unique_id(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}{}_{n}", std::process::id() % 100_000)
+}

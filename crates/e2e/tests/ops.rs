@@ -1,0 +1,104 @@
+//! Operations: readiness and liveness, least-privilege roles, refusal to
+//! serve with a weak secret, and Spin's own endpoints.
+
+use pizza_e2e::{app, try_psql};
+use serde_json::json;
+
+fn role_url(role: &str, pw: &str) -> String {
+    let a = app();
+    format!("postgres://{role}:{pw}@{}/{}", a.db_host, a.db)
+}
+
+#[test]
+fn readiness_and_liveness_answer_ok() {
+    for path in [
+        "/healthz",
+        "/api/login/healthz",
+        "/api/menu/healthz",
+        "/api/order/healthz",
+    ] {
+        let r = app().get(path, None);
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        assert_eq!(r.json["status"], "ok");
+    }
+    assert_eq!(
+        app().get("/healthz", None).json["checks"],
+        json!({"login": "ok", "menu": "ok", "order": "ok"})
+    );
+    assert_eq!(
+        app().get("/api/login/healthz", None).json["checks"],
+        json!({"login": "ok"})
+    );
+    let r = app().get("/livez", None);
+    assert_eq!((r.status, r.json.clone()), (200, json!({"status": "ok"})));
+    assert_eq!(app().get("/.well-known/spin/health", None).status, 200);
+}
+
+#[test]
+fn readiness_is_503_while_the_database_is_unreachable() {
+    let closed = testkit::free_port();
+    let url = format!("postgres://pizza_login:x@127.0.0.1:{closed}/pizza");
+    let pg = testkit::Postgres::start();
+    let overrides = [("db_host", "127.0.0.1:*"), ("login_db_url", url.as_str())];
+    let (host, down) = pizza_e2e::serve(&pg, "postgres", &overrides);
+    let r = down.get("/api/login/healthz", None);
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(r.json["checks"], json!({"login": "unavailable"}));
+    assert_eq!(down.get("/livez", None).status, 200);
+    let r = down.post("/api/login/", &json!({"id": "a", "pw": "bbbbbbbb"}), None);
+    r.assert_error(503);
+    drop(host);
+}
+
+#[test]
+fn a_short_jwt_secret_refuses_to_serve() {
+    let pg = testkit::Postgres::start();
+    let (_host, weak) = pizza_e2e::serve(&pg, "postgres", &[("jwt_secret", "too-short")]);
+    let r = weak.post("/api/login/", &json!({"id": "a", "pw": "bbbbbbbb"}), None);
+    assert_eq!(r.assert_error(503), "service misconfigured");
+    assert!(r.text.find("too-short").is_none());
+}
+
+#[test]
+fn the_menu_role_cannot_insert_into_orders() {
+    let err = try_psql(
+        &role_url("pizza_menu", "menu-pw-e2e"),
+        "INSERT INTO orders (member_id, bran_id, date, time) VALUES ('x', '1', '2025-01-01', '00:00:00')",
+    )
+    .unwrap_err();
+    assert!(err.contains("permission denied for table orders"), "{err}");
+    // The role itself works: it can read its own tables.
+    assert_eq!(
+        try_psql(
+            &role_url("pizza_menu", "menu-pw-e2e"),
+            "SELECT count(*) FROM pizza"
+        )
+        .unwrap(),
+        "96"
+    );
+}
+
+#[test]
+fn service_roles_cannot_run_ddl_or_own_tables() {
+    for (role, pw) in pizza_e2e::ROLE_PASSWORDS {
+        let err = try_psql(&role_url(role, pw), "CREATE TABLE intruder (id int)").unwrap_err();
+        assert!(
+            err.contains("permission denied for schema public"),
+            "{role}: {err}"
+        );
+    }
+    let owners = app().sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner LIKE 'pizza\\_%'");
+    assert_eq!(owners, "0");
+    let err = try_psql(
+        &role_url("pizza_login", "login-pw-e2e"),
+        "SELECT * FROM orders",
+    )
+    .unwrap_err();
+    assert!(err.contains("permission denied"), "{err}");
+}
+
+#[test]
+fn unknown_paths_are_404() {
+    assert_eq!(app().get("/api/login/nonexistent/", None).status, 404);
+    assert_eq!(app().get("/api/health/", None).status, 404);
+}

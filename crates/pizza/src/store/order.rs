@@ -1,0 +1,287 @@
+//! SQL of the order service: `branch`, `orders`, `order_detail`, `outbox` and
+//! `order_idempotency`, plus direct reads of the menu tables (the order role
+//! may read them; service chaining across SpinApps does not work).
+//!
+//! Placing an order is ONE statement of data-modifying CTEs, never a
+//! `BEGIN`/`COMMIT` across host calls (Spin reuses pooled connections without
+//! a `ROLLBACK`): the order, its lines, its outbox event and its idempotency
+//! row commit together or not at all.
+
+use crate::db::{Db, column, db_failure, nullable, text};
+use crate::error::ApiError;
+use crate::menu::price_number;
+use crate::order::{Branch, HistoryLine, NewOrder, PLACED_MESSAGE};
+use spin_sdk::pg4::ParameterValue;
+use spin_sdk::pg4::PgError;
+
+/// The branches, by id.
+pub fn branches(db: &Db) -> Result<Vec<Branch>, ApiError> {
+    let rows = db.query(
+        "SELECT bran_id, coalesce(bran_nm, '') AS bran_nm FROM branch ORDER BY bran_id COLLATE \"C\"",
+        &[],
+    )?;
+    rows.rows()
+        .map(|row| {
+            Ok(Branch {
+                bran_id: column(&row, "bran_id")?,
+                bran_nm: column(&row, "bran_nm")?,
+            })
+        })
+        .collect()
+}
+
+/// A member's order lines, newest order first, lines in the order placed.
+pub fn history(db: &Db, member_id: &str) -> Result<Vec<HistoryLine>, ApiError> {
+    let rows = db.query(
+        "SELECT o.order_id::int8 AS order_id, o.bran_id, d.pizza_id, d.quantity,
+                o.\"date\", o.\"time\", d.unit_price::text AS unit_price
+         FROM orders o
+         JOIN order_detail d ON d.order_id = o.order_id
+         WHERE o.member_id = $1
+         ORDER BY o.order_id DESC, d.order_detail_id",
+        &[text(member_id)],
+    )?;
+    rows.rows()
+        .map(|row| {
+            Ok(HistoryLine {
+                order_id: column(&row, "order_id")?,
+                bran_id: nullable(&row, "bran_id"),
+                pizza_id: nullable(&row, "pizza_id"),
+                quantity: nullable(&row, "quantity"),
+                date: nullable(&row, "date"),
+                time: nullable(&row, "time"),
+                unit_price: nullable::<String>(&row, "unit_price")
+                    .map(|p| price_number(&p))
+                    .transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// The idempotency key of a placement and the fingerprint of its request.
+#[derive(Debug, Clone, Copy)]
+pub struct Idempotency<'a> {
+    /// The client's `Idempotency-Key`.
+    pub key: &'a str,
+    /// [`NewOrder::fingerprint`] of the request.
+    pub request_hash: &'a str,
+}
+
+/// What the placement statement did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// The order was created.
+    Created {
+        /// The new order's id.
+        order_id: i64,
+        /// The total as decimal text.
+        total: String,
+        /// The zone `date`/`time` were written in (the default when the
+        /// configured one is unknown to PostgreSQL).
+        zone: String,
+    },
+    /// `branchId` names no branch; nothing was written.
+    UnknownBranch,
+    /// The line at this 0-based index names no pizza; nothing was written.
+    UnknownLine(usize),
+    /// Another request already holds this member's idempotency key; nothing
+    /// was written. Its answer is read with [`stored_response`].
+    KeyTaken,
+}
+
+/// Validates, resolves and places an order in one statement.
+///
+/// All lines resolve to a pizza and its price in one join. Only if the branch
+/// and every line exist is an order id drawn; with an idempotency key the
+/// `order_idempotency` row is then claimed with `ON CONFLICT DO NOTHING`, and
+/// the order, its details (each with its unit price), the `order.created`
+/// outbox event follow only if the claim succeeded. A concurrent duplicate
+/// waits on the winner's uncommitted claim and then inserts nothing.
+/// `date`/`time` are shop time in `zone`. A zone PostgreSQL does not know
+/// fails the statement (so nothing is written); it is then placed again in
+/// `fallback_zone` and the misconfiguration logged, rather than refusing every
+/// order. (Checking the zone up front against `pg_timezone_names` would read
+/// the whole time zone database on every order.)
+pub fn place(
+    db: &Db,
+    member_id: &str,
+    order: &NewOrder,
+    zone: &str,
+    fallback_zone: &str,
+    idempotency: Option<Idempotency<'_>>,
+) -> Result<Placement, ApiError> {
+    let names: Vec<Option<String>> = order.lines.iter().map(|l| Some(l.name.clone())).collect();
+    let sizes: Vec<Option<String>> = order.lines.iter().map(|l| Some(l.size.clone())).collect();
+    let quantities: Vec<Option<i32>> = order.lines.iter().map(|l| Some(l.quantity)).collect();
+    let opt = |v: Option<&str>| v.map_or(ParameterValue::DbNull, text);
+    let params = |zone: &str| {
+        [
+            text(member_id),
+            text(&order.branch_id),
+            ParameterValue::ArrayStr(names.clone()),
+            ParameterValue::ArrayStr(sizes.clone()),
+            ParameterValue::ArrayInt32(quantities.clone()),
+            text(zone),
+            opt(idempotency.map(|i| i.key)),
+            opt(idempotency.map(|i| i.request_hash)),
+            text(PLACED_MESSAGE),
+        ]
+    };
+    let (rows, zone) = match db.try_query(PLACE_ORDER, &params(zone)) {
+        Err(e) if zone != fallback_zone && is_unknown_time_zone(&e) => {
+            let rows = db
+                .try_query(PLACE_ORDER, &params(fallback_zone))
+                .map_err(|e| db_failure(PLACE_ORDER, e))?;
+            (rows, fallback_zone)
+        }
+        result => (result.map_err(|e| db_failure(PLACE_ORDER, e))?, zone),
+    };
+    let row = rows
+        .rows()
+        .next()
+        .ok_or_else(|| ApiError::internal("order placement returned no row"))?;
+    if !column::<bool>(&row, "branch_found")? {
+        return Ok(Placement::UnknownBranch);
+    }
+    if let Some(line) = nullable::<i64>(&row, "missing_line") {
+        return Ok(Placement::UnknownLine((line - 1) as usize));
+    }
+    match nullable::<i64>(&row, "order_id") {
+        Some(order_id) => Ok(Placement::Created {
+            order_id,
+            total: column(&row, "total")?,
+            zone: zone.to_owned(),
+        }),
+        None => Ok(Placement::KeyTaken),
+    }
+}
+
+/// The one statement that places an order. Parameters: $1 member, $2 branch,
+/// $3/$4/$5 line names, sizes, quantities, $6 zone,
+/// $7 idempotency key (NULL for none), $8 request hash, $9 message.
+const PLACE_ORDER: &str = r#"
+WITH zone AS (
+    SELECT $6::text AS name
+),
+input AS (
+    SELECT l.n, l.name, l.size, l.qty
+    FROM unnest($3::text[], $4::text[], $5::int4[]) WITH ORDINALITY AS l (name, size, qty, n)
+),
+resolved AS (
+    SELECT i.n, i.qty, m.pizza_id, m.unit_price
+    FROM input i
+    LEFT JOIN LATERAL (
+        SELECT p.pizza_id, round(p.price::numeric, 2) AS unit_price
+        FROM pizza p
+        JOIN pizza_types t ON t.pizza_type_id = p.pizza_type_id
+        WHERE t.pizza_nm = i.name AND p.size = i.size AND p.price IS NOT NULL
+        ORDER BY p.pizza_id COLLATE "C"
+        LIMIT 1
+    ) m ON true
+),
+verdict AS (
+    SELECT (SELECT b.bran_id FROM branch b WHERE b.bran_id = $2::text) AS bran_id,
+           (SELECT min(r.n) FROM resolved r WHERE r.pizza_id IS NULL) AS missing_line,
+           (SELECT sum(r.qty * r.unit_price) FROM resolved r) AS total
+),
+new_order AS (
+    SELECT nextval(pg_get_serial_sequence('orders', 'order_id')) AS order_id,
+           v.bran_id, v.total, now() AT TIME ZONE z.name AS local_time
+    FROM verdict v, zone z
+    WHERE v.bran_id IS NOT NULL AND v.missing_line IS NULL
+),
+claim AS (
+    INSERT INTO order_idempotency (member_id, idem_key, request_hash, response)
+    SELECT $1::text, $7::text, $8::text,
+           jsonb_build_object('order_id', n.order_id, 'total', n.total, 'message', $9::text)
+    FROM new_order n
+    WHERE $7::text IS NOT NULL
+    ON CONFLICT (member_id, idem_key) DO NOTHING
+    RETURNING idem_key
+),
+placed AS (
+    SELECT n.order_id, n.bran_id, n.total,
+           to_char(n.local_time, 'YYYY-MM-DD') AS order_date,
+           to_char(n.local_time, 'HH24:MI:SS') AS order_time
+    FROM new_order n
+    WHERE $7::text IS NULL OR EXISTS (SELECT 1 FROM claim)
+),
+order_row AS (
+    INSERT INTO orders (order_id, member_id, bran_id, "date", "time")
+    SELECT p.order_id, $1::text, p.bran_id, p.order_date, p.order_time
+    FROM placed p
+    RETURNING order_id
+),
+detail_rows AS (
+    INSERT INTO order_detail (order_id, pizza_id, quantity, unit_price)
+    SELECT p.order_id, r.pizza_id, r.qty, r.unit_price
+    FROM placed p CROSS JOIN resolved r
+    ORDER BY r.n
+),
+event_row AS (
+    INSERT INTO outbox (event_type, aggregate_id, payload)
+    SELECT 'order.created', p.order_id::text,
+           jsonb_build_object(
+               'order_id', p.order_id,
+               'member_id', $1::text,
+               'bran_id', p.bran_id,
+               'date', p.order_date,
+               'time', p.order_time,
+               'total', p.total,
+               'lines', (SELECT jsonb_agg(jsonb_build_object(
+                                  'pizza_id', r.pizza_id,
+                                  'quantity', r.qty,
+                                  'unit_price', r.unit_price) ORDER BY r.n)
+                         FROM resolved r))
+    FROM placed p
+)
+SELECT v.bran_id IS NOT NULL AS branch_found,
+       v.missing_line::int8 AS missing_line,
+       (SELECT o.order_id::int8 FROM order_row o) AS order_id,
+       v.total::text AS total
+FROM verdict v
+"#;
+
+/// Whether a failure is PostgreSQL refusing a time zone name
+/// (`time zone "..." not recognized`, with or without a SQLSTATE).
+fn is_unknown_time_zone(e: &PgError) -> bool {
+    let text = format!("{e:?}");
+    text.contains("time zone") && text.contains("not recognized")
+}
+
+/// The answer stored for a member's idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The fingerprint of the request that created it.
+    pub request_hash: String,
+    /// The order it created.
+    pub order_id: i64,
+    /// That order's total as decimal text.
+    pub total: String,
+}
+
+/// The stored answer for `(member_id, key)`, if one is committed.
+pub fn stored_response(
+    db: &Db,
+    member_id: &str,
+    key: &str,
+) -> Result<Option<StoredResponse>, ApiError> {
+    let rows = db.query(
+        "SELECT request_hash,
+                (response ->> 'order_id')::int8 AS order_id,
+                response ->> 'total' AS total
+         FROM order_idempotency
+         WHERE member_id = $1 AND idem_key = $2",
+        &[text(member_id), text(key)],
+    )?;
+    rows.rows()
+        .next()
+        .map(|row| {
+            Ok(StoredResponse {
+                request_hash: column(&row, "request_hash")?,
+                order_id: column(&row, "order_id")?,
+                total: column(&row, "total")?,
+            })
+        })
+        .transpose()
+}

@@ -1,0 +1,239 @@
+//! The loaded application: engine, pre-instantiated components, router and
+//! shared services. Loading performs every check Spin does before serving
+//! (variables, templates, component compilation), so errors surface at start.
+
+use crate::allowed_hosts::AllowedHosts;
+use crate::bindings::Host_ as Host;
+use crate::cache;
+use crate::manifest::{Manifest, RouteDecl};
+use crate::pg::PgPools;
+use crate::routing::{Route, Router};
+use crate::state::HostState;
+use crate::variables::AppVariables;
+use anyhow::{Context, Result, anyhow};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime_wasi_http::bindings::ProxyPre;
+
+/// Runtime options that are not part of the manifest.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Per-instance linear memory limit in bytes.
+    pub max_instance_memory: Option<usize>,
+    /// Roll back and report transactions left open by a request.
+    pub strict_tx: bool,
+    /// Where compiled components are cached (`None`: no cache).
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// One component, ready to instantiate.
+pub struct ComponentInfo {
+    /// Component id from the manifest.
+    pub id: String,
+    /// Component variables with templates already expanded.
+    pub variables: HashMap<String, String>,
+    /// Parsed `allowed_outbound_hosts`.
+    pub allowed_hosts: AllowedHosts,
+    /// Guest environment variables.
+    pub environment: Vec<(String, String)>,
+    /// Pre-linked component exporting `wasi:http/incoming-handler`.
+    pub pre: ProxyPre<HostState>,
+}
+
+/// The whole running application.
+pub struct App {
+    /// `[application] name`.
+    pub name: String,
+    /// `[application] version`.
+    pub version: Option<String>,
+    /// Components by id (private ones included).
+    pub components: HashMap<String, Arc<ComponentInfo>>,
+    /// Public routes.
+    pub router: Router,
+    /// Runtime options.
+    pub config: AppConfig,
+    /// PostgreSQL pools shared by all components, as in Spin.
+    pub pg_pools: Arc<PgPools>,
+    /// The address the listener is bound to (for relative outbound requests).
+    pub listen_addr: OnceLock<SocketAddr>,
+}
+
+impl App {
+    /// Loads the application described by `manifest`.
+    pub fn load(
+        manifest: Manifest,
+        cli_vars: &[(String, String)],
+        config: AppConfig,
+    ) -> Result<Arc<App>> {
+        let vars = AppVariables::resolve(&manifest.variables, cli_vars, &manifest.dir)?;
+        let engine = new_engine()?;
+        let linker = new_linker(&engine)?;
+        let mut components = HashMap::new();
+        for (id, decl) in &manifest.components {
+            let variables = decl
+                .variables
+                .iter()
+                .map(|(k, t)| Ok((k.clone(), vars.expand(t)?)))
+                .collect::<Result<HashMap<_, _>>>()
+                .map_err(configure_error)?;
+            let hosts = decl
+                .allowed_outbound_hosts
+                .iter()
+                .map(|t| vars.expand(t))
+                .collect::<Result<Vec<_>>>()
+                .map_err(configure_error)?;
+            let allowed_hosts = AllowedHosts::parse(&hosts)
+                .with_context(|| format!("component {id:?}: invalid allowed_outbound_hosts"))?;
+            let source = manifest.dir.join(&decl.source);
+            let component = cache::load_component(&engine, &source, config.cache_dir.as_deref())
+                .with_context(|| format!("failed to load component {id:?}"))?;
+            let mut linker = linker.clone();
+            stub_unimplemented_imports(&mut linker, &component, &engine)?;
+            let pre = linker
+                .instantiate_pre(&component)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("failed to link component {id:?}"))?;
+            let pre = ProxyPre::new(pre)
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!("component {id:?} does not export wasi:http/incoming-handler")
+                })?;
+            let info = ComponentInfo {
+                id: id.clone(),
+                variables,
+                allowed_hosts,
+                environment: decl.environment.clone().into_iter().collect(),
+                pre,
+            };
+            components.insert(id.clone(), Arc::new(info));
+        }
+        let routes = manifest
+            .http_triggers
+            .iter()
+            .filter_map(|t| match &t.route {
+                RouteDecl::Path(p) => Some(Route::new(p, &t.component)),
+                RouteDecl::Private { .. } => None,
+            })
+            .collect();
+        let (router, duplicates) = Router::new(routes);
+        if !duplicates.is_empty() {
+            eprintln!(
+                "ERROR spin_trigger_http::server: The following component routes are duplicates and will never be used:"
+            );
+            for (component, route, winner) in duplicates {
+                eprintln!("  {component}: {route} (duplicate of {winner})");
+            }
+        }
+        Ok(Arc::new(App {
+            name: manifest.application.name,
+            version: manifest.application.version,
+            components,
+            router,
+            config,
+            pg_pools: Arc::new(PgPools::default()),
+            listen_addr: OnceLock::new(),
+        }))
+    }
+}
+
+fn configure_error(e: anyhow::Error) -> anyhow::Error {
+    anyhow!("{e}")
+        .context(format!(
+            "spin_factor_variables::VariablesFactor::configure_app failed: {e}"
+        ))
+        .context("failed to configure app")
+}
+
+/// Engine with async support and the pooling allocator (instances are created
+/// per request, so slot reuse matters).
+fn new_engine() -> Result<Engine> {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(1000)
+        .total_core_instances(4000)
+        .total_memories(1000)
+        .total_tables(2000)
+        .max_memories_per_component(16)
+        .max_tables_per_component(32)
+        .max_core_instances_per_component(64)
+        .max_component_instance_size(1 << 20)
+        .max_memory_size(4 << 30);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Ok(Engine::new(&config)?)
+}
+
+/// Interfaces the linker implements; everything else is stubbed with traps.
+fn is_implemented(name: &str) -> bool {
+    const WASI_P2: [&str; 7] = [
+        "cli",
+        "clocks",
+        "filesystem",
+        "io",
+        "random",
+        "sockets",
+        "http",
+    ];
+    let wasi = name
+        .strip_prefix("wasi:")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(pkg, iface)| {
+            WASI_P2.contains(&pkg)
+                && iface
+                    .split_once('@')
+                    .is_some_and(|(_, v)| v.starts_with("0.2."))
+        });
+    wasi || name == "spin:postgres/postgres@4.0.0" || name == "fermyon:spin/variables@2.0.0"
+}
+
+/// Defines every import the host does not implement (key-value, sqlite,
+/// redis, llm, ...) with functions that trap with a clear message, so such
+/// components still load, as long as they do not call them. (wasmtime's
+/// `define_unknown_imports_as_traps` trips over semver-compatible WASI names.)
+fn stub_unimplemented_imports(
+    linker: &mut Linker<HostState>,
+    component: &Component,
+    engine: &Engine,
+) -> Result<()> {
+    use wasmtime::component::ResourceType;
+    use wasmtime::component::types::ComponentItem;
+    for (name, item) in component.component_type().imports(engine) {
+        if is_implemented(name) {
+            continue;
+        }
+        let ComponentItem::ComponentInstance(instance) = item else {
+            continue;
+        };
+        let mut stub = linker.instance(name)?;
+        for (export, item) in instance.exports(engine) {
+            match item {
+                ComponentItem::ComponentFunc(_) => {
+                    let what = format!("{name}#{export}");
+                    stub.func_new(export, move |_, _, _, _| {
+                        Err(wasmtime::Error::msg(format!(
+                            "spin-host does not implement `{what}` (only WASI p2, wasi:http, spin:postgres@4.0.0 and fermyon:spin/variables@2.0.0)"
+                        )))
+                    })?;
+                }
+                ComponentItem::Resource(_) => {
+                    stub.resource(export, ResourceType::host::<()>(), |_, _| Ok(()))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Linker with WASI p2, wasi:http and the Spin interfaces.
+fn new_linker(engine: &Engine) -> Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::add_only_http_to_linker_async(&mut linker)?;
+    Host::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+    Ok(linker)
+}

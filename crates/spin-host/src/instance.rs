@@ -1,0 +1,70 @@
+//! Running one request through a fresh component instance, shared by the
+//! HTTP listener and in-process `<id>.spin.internal` dispatch.
+
+use crate::app::{App, ComponentInfo};
+use crate::state::HostState;
+use anyhow::{Result, anyhow};
+use bytes::Bytes;
+use hyper::body::Body;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use wasmtime::Store;
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::body::HyperOutgoingBody;
+
+/// A response head produced by the guest, whose body may still be streaming.
+pub struct Invocation {
+    /// The guest's response.
+    pub response: hyper::Response<HyperOutgoingBody>,
+    /// The guest task; resolves when the handler has returned and the
+    /// instance's PostgreSQL connections were released. `Ok(true)` means a
+    /// transaction was left open (strict mode only).
+    pub task: JoinHandle<Result<bool>>,
+}
+
+/// Instantiates `component` and hands it `req`. Errors when the guest failed
+/// before producing a response (trap, panic, missing `set`).
+pub async fn invoke<B>(
+    app: &Arc<App>,
+    component: &Arc<ComponentInfo>,
+    req: hyper::Request<B>,
+) -> Result<Invocation>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<ErrorCode>,
+{
+    let mut store = Store::new(
+        component.pre.engine(),
+        HostState::new(app.clone(), component.clone()),
+    );
+    store.limiter(|s| &mut s.limits);
+    let req = store.data_mut().new_incoming_request(Scheme::Http, req)?;
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let out = store.data_mut().new_response_outparam(sender)?;
+    let pre = component.pre.clone();
+    let task = tokio::spawn(async move {
+        let result = async {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await?;
+            anyhow::Ok(())
+        }
+        .await;
+        let leaked = store.data_mut().pg.release_all().await;
+        result.map(|()| leaked)
+    });
+    match receiver.await {
+        Ok(Ok(response)) => Ok(Invocation { response, task }),
+        Ok(Err(code)) => Err(anyhow!("guest returned error code {code:?}")),
+        Err(_) => match task.await {
+            Ok(Ok(_)) => Err(anyhow!(
+                "guest never invoked `response-outparam::set` method"
+            )),
+            Ok(Err(e)) => Err(e.context("guest invocation failed")),
+            Err(e) => Err(anyhow!(e).context("guest task failed")),
+        },
+    }
+}

@@ -1,0 +1,79 @@
+//! `spin-host`: runs a Spin 3.6 HTTP application from its `spin.toml` on
+//! wasmtime, for environments where the Spin CLI is not installed.
+
+mod allowed_hosts;
+mod app;
+mod bindings;
+mod cache;
+mod cli;
+mod instance;
+mod logging;
+mod manifest;
+mod outbound_http;
+mod pg;
+mod routing;
+mod state;
+mod trigger;
+mod variables;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: cli::Cli) -> Result<()> {
+    let manifest = manifest::Manifest::load(&cli.from)?;
+    let config = app::AppConfig {
+        max_instance_memory: cli.max_instance_memory,
+        strict_tx: cli.strict_tx,
+        cache_dir: (!cli.no_cache).then(|| manifest.dir.join(".spin-host").join("cache")),
+    };
+    if config.strict_tx {
+        eprintln!("spin-host: strict transaction mode is on (SPIN_HOST_STRICT_TX)");
+    }
+    let app = app::App::load(manifest, &cli.variables, config)?;
+    let listener = tokio::net::TcpListener::bind(cli.listen)
+        .await
+        .with_context(|| format!("failed to listen on {}", cli.listen))?;
+    let addr = listener.local_addr()?;
+    let _ = app.listen_addr.set(addr);
+    trigger::print_routes(&app, &format!("http://{addr}"));
+    trigger::serve(app, listener, shutdown_signal()).await?;
+    eprintln!("spin-host: shut down");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {},
+        _ = term.recv() => {},
+    }
+}

@@ -1,0 +1,291 @@
+//! `spin:postgres/postgres@4.0.0`: connection pools per connection string
+//! (shared by all components, reset with deadpool's `Clean` batch on reuse),
+//! the allow-list check, queries with Spin's error mapping, and the project's
+//! strict transaction mode.
+
+mod types;
+
+use crate::allowed_hosts::log_denied;
+use crate::bindings::spin::postgres::postgres::{
+    self as pg, DbError, Error, ParameterValue, QueryError, RowSet,
+};
+use crate::state::HostState;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use futures_util::TryStreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio_postgres::NoTls;
+use tokio_postgres::config::Host as PgHost;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use wasmtime::component::Resource;
+
+/// Max connections per connection-string pool (as in Spin).
+const POOL_SIZE: usize = 64;
+
+/// Marker type for the `connection` resource; the real state lives in [`PgState`].
+pub struct Connection;
+
+/// Connection pools keyed by the exact connection string.
+#[derive(Default)]
+pub struct PgPools(Mutex<HashMap<String, Pool>>);
+
+impl PgPools {
+    fn get_or_create(&self, address: &str) -> anyhow::Result<Pool> {
+        let mut pools = self.0.lock().unwrap();
+        if let Some(p) = pools.get(address) {
+            return Ok(p.clone());
+        }
+        let config: tokio_postgres::Config = address.parse()?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Clean,
+            },
+        );
+        let pool = Pool::builder(manager).max_size(POOL_SIZE).build()?;
+        pools.insert(address.to_string(), pool.clone());
+        Ok(pool)
+    }
+}
+
+/// The PostgreSQL connections of one instance.
+pub struct PgState {
+    pools: Arc<PgPools>,
+    component: String,
+    strict_tx: bool,
+    connections: HashMap<u32, Object>,
+    next_id: u32,
+    leaked: bool,
+}
+
+impl PgState {
+    /// Empty state for an instance of `component`.
+    pub fn new(pools: Arc<PgPools>, component: String, strict_tx: bool) -> PgState {
+        PgState {
+            pools,
+            component,
+            strict_tx,
+            connections: HashMap::new(),
+            next_id: 1,
+            leaked: false,
+        }
+    }
+
+    /// Returns every connection still open to its pool (checking it in strict
+    /// mode) and reports whether any connection of this instance was found
+    /// inside a transaction.
+    pub async fn release_all(&mut self) -> bool {
+        let ids: Vec<u32> = self.connections.keys().copied().collect();
+        for id in ids {
+            if let Some(c) = self.connections.remove(&id) {
+                self.release(c).await;
+            }
+        }
+        self.leaked
+    }
+
+    async fn release(&mut self, client: Object) {
+        if !self.strict_tx || !in_transaction(&client).await {
+            return;
+        }
+        self.leaked = true;
+        let rolled_back = client.simple_query("ROLLBACK").await.is_ok();
+        eprintln!(
+            "ERROR spin-host strict-tx: component {:?} finished its request with a PostgreSQL transaction still open (BEGIN without COMMIT/ROLLBACK); {}",
+            self.component,
+            if rolled_back {
+                "it was rolled back"
+            } else {
+                "ROLLBACK failed"
+            }
+        );
+    }
+
+    fn client(&self, r: &Resource<Connection>) -> Result<&Object, Error> {
+        self.connections
+            .get(&r.rep())
+            .ok_or_else(|| Error::ConnectionFailed("no connection found".into()))
+    }
+}
+
+/// Whether the session is inside a transaction block: outside one, every
+/// statement runs in its own transaction, so its start time equals the
+/// statement's start time; an aborted transaction rejects the query (25P02).
+async fn in_transaction(client: &Object) -> bool {
+    match client
+        .simple_query("SELECT now() <> statement_timestamp()")
+        .await
+    {
+        Ok(msgs) => msgs.iter().any(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0) == Some("t"),
+            _ => false,
+        }),
+        Err(e) => e.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION),
+    }
+}
+
+/// Checks the connection string's hosts against `allowed_outbound_hosts`.
+fn ensure_allowed(state: &HostState, address: &str) -> Result<(), Error> {
+    let config: tokio_postgres::Config = address
+        .parse()
+        .map_err(|e: tokio_postgres::Error| Error::ConnectionFailed(e.to_string()))?;
+    let ports = config.get_ports();
+    for (i, host) in config.get_hosts().iter().enumerate() {
+        match host {
+            PgHost::Tcp(h) => {
+                let port = ports.get(i).or(if ports.len() == 1 {
+                    ports.first()
+                } else {
+                    None
+                });
+                let url = match port {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.clone(),
+                };
+                if !state
+                    .component
+                    .allowed_hosts
+                    .allows("postgres", h, port.copied())
+                {
+                    log_denied(&format!("postgres://{url}"));
+                    return Err(Error::ConnectionFailed(format!(
+                        "address postgres://{url} is not permitted"
+                    )));
+                }
+            }
+            PgHost::Unix(_) => {
+                return Err(Error::ConnectionFailed(
+                    "Unix sockets are not supported on WebAssembly".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn query_failed(e: tokio_postgres::Error) -> Error {
+    let text = format!("{e:?}");
+    Error::QueryFailed(match e.as_db_error() {
+        None => QueryError::Text(text),
+        Some(db) => QueryError::DbError(DbError {
+            as_text: text,
+            severity: db.severity().to_owned(),
+            code: db.code().code().to_owned(),
+            message: db.message().to_owned(),
+            detail: db.detail().map(str::to_owned),
+            extras: extras(db),
+        }),
+    })
+}
+
+/// The optional PostgreSQL error fields, in the order Spin reports them.
+fn extras(db: &tokio_postgres::error::DbError) -> Vec<(String, String)> {
+    let fields: [(&str, Option<String>); 10] = [
+        ("column", db.column().map(str::to_owned)),
+        ("constraint", db.constraint().map(str::to_owned)),
+        ("routine", db.routine().map(str::to_owned)),
+        ("hint", db.hint().map(str::to_owned)),
+        ("table", db.table().map(str::to_owned)),
+        ("datatype", db.datatype().map(str::to_owned)),
+        ("schema", db.schema().map(str::to_owned)),
+        ("file", db.file().map(str::to_owned)),
+        ("line", db.line().map(|l| l.to_string())),
+        ("where_", db.where_().map(str::to_owned)),
+    ];
+    fields
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+        .collect()
+}
+
+fn params(values: &[ParameterValue]) -> Result<Vec<types::SqlParam>, Error> {
+    values
+        .iter()
+        .map(types::to_sql)
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(|e| Error::BadParameter(format!("{e:?}")))
+}
+
+fn refs(params: &[types::SqlParam]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+impl pg::Host for HostState {}
+
+impl pg::HostConnection for HostState {
+    async fn open(&mut self, address: String) -> Result<Resource<Connection>, Error> {
+        ensure_allowed(self, &address)?;
+        let pool = self
+            .pg
+            .pools
+            .get_or_create(&address)
+            .map_err(|e| Error::ConnectionFailed(format!("{e:?}")))?;
+        let client = pool
+            .get()
+            .await
+            .map_err(|e| Error::ConnectionFailed(format!("{:?}", anyhow::Error::from(e))))?;
+        let id = self.pg.next_id;
+        self.pg.next_id += 1;
+        self.pg.connections.insert(id, client);
+        Ok(Resource::new_own(id))
+    }
+
+    /// Streams the rows: errors before execution (parse, plan, bind) carry a
+    /// SQLSTATE; errors raised while rows are produced arrive on the row
+    /// stream and, as in Spin, are reported as text only.
+    async fn query(
+        &mut self,
+        conn: Resource<Connection>,
+        statement: String,
+        params_in: Vec<ParameterValue>,
+    ) -> Result<RowSet, Error> {
+        let client = self.pg.client(&conn)?;
+        let params = params(&params_in)?;
+        let stream = client
+            .query_raw(statement.as_str(), refs(&params))
+            .await
+            .map_err(query_failed)?;
+        let rows: Vec<tokio_postgres::Row> = stream.try_collect().await.map_err(|e| {
+            Error::QueryFailed(QueryError::Text(format!("{:?}", anyhow::Error::from(e))))
+        })?;
+        let Some(first) = rows.first() else {
+            return Ok(RowSet {
+                columns: vec![],
+                rows: vec![],
+            });
+        };
+        let columns = types::columns(first);
+        let rows = rows
+            .iter()
+            .map(types::convert_row)
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(|e| Error::QueryFailed(QueryError::Text(format!("{e:?}"))))?;
+        Ok(RowSet { columns, rows })
+    }
+
+    async fn execute(
+        &mut self,
+        conn: Resource<Connection>,
+        statement: String,
+        params_in: Vec<ParameterValue>,
+    ) -> Result<u64, Error> {
+        let client = self.pg.client(&conn)?;
+        let params = params(&params_in)?;
+        client
+            .execute(statement.as_str(), &refs(&params))
+            .await
+            .map_err(query_failed)
+    }
+
+    async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
+        if let Some(client) = self.pg.connections.remove(&conn.rep()) {
+            self.pg.release(client).await;
+        }
+        Ok(())
+    }
+}

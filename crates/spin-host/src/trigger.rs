@@ -1,0 +1,258 @@
+//! The HTTP trigger: an HTTP/1.1 listener that routes requests to components
+//! with Spin's `spin-*` headers, answers the `/.well-known/spin/*` endpoints,
+//! writes the access log and shuts down gracefully.
+
+use crate::app::App;
+use crate::instance::{self, Invocation};
+use crate::logging::AccessLog;
+use crate::routing::RouteMatch;
+use anyhow::Result;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpListener;
+use wasmtime_wasi_http::bindings::http::types::ErrorCode;
+use wasmtime_wasi_http::body::HyperOutgoingBody;
+
+/// Builds an empty-bodied response.
+pub fn empty(status: StatusCode) -> Response<HyperOutgoingBody> {
+    let mut r = Response::new(Empty::new().map_err(|e| match e {}).boxed_unsync());
+    *r.status_mut() = status;
+    r
+}
+
+fn full(status: StatusCode, body: impl Into<Bytes>) -> Response<HyperOutgoingBody> {
+    let mut r = Response::new(
+        Full::new(body.into())
+            .map_err(|e| match e {})
+            .boxed_unsync(),
+    );
+    *r.status_mut() = status;
+    r
+}
+
+/// Prints the `Serving`/`Available Routes` banner like `spin up`.
+pub fn print_routes(app: &App, base: &str) {
+    println!("Serving {base}");
+    println!("Available Routes:");
+    for r in app.router.routes() {
+        let shown = r.display();
+        match shown.strip_suffix("/...") {
+            Some(prefix) => println!("  {}: {base}{prefix} (wildcard)", r.component),
+            None => println!("  {}: {base}{shown}", r.component),
+        }
+    }
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and waits for
+/// in-flight connections to finish.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let local = listener.local_addr()?;
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("spin-host: accept failed: {e}");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, std::convert::Infallible>(handle(app, req, peer, local).await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                if !e.is_incomplete_message() {
+                    eprintln!("spin-host: connection error: {e}");
+                }
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+async fn handle(
+    app: Arc<App>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> Response<HyperOutgoingBody> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    // `/.well-known/spin/*` is reserved even when a catch-all route exists.
+    let well_known = path.starts_with("/.well-known/spin/");
+    let routed = if well_known {
+        None
+    } else {
+        app.router.route(&path)
+    };
+    let response = match (path.as_str(), &routed) {
+        ("/.well-known/spin/health", _) => full(StatusCode::OK, "OK"),
+        ("/.well-known/spin/info", _) => info(&app),
+        (_, Some(m)) => run(&app, m, req, peer, local).await,
+        (_, None) => empty(StatusCode::NOT_FOUND),
+    };
+    let response = if method == Method::HEAD {
+        let (parts, _) = response.into_parts();
+        Response::from_parts(parts, Empty::new().map_err(|e| match e {}).boxed_unsync())
+    } else {
+        response
+    };
+    AccessLog {
+        method: method.as_str(),
+        path: &path,
+        route: routed.as_ref().map(|m| m.matched_route.as_str()),
+        component: routed.as_ref().map(|m| m.component.as_str()),
+        status: response.status().as_u16(),
+        duration: start.elapsed(),
+    }
+    .emit();
+    response
+}
+
+fn info(app: &App) -> Response<HyperOutgoingBody> {
+    let mut doc = serde_json::Map::new();
+    doc.insert("name".into(), app.name.clone().into());
+    if let Some(v) = &app.version {
+        doc.insert("version".into(), v.clone().into());
+    }
+    let body = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut r = full(StatusCode::OK, body);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// Adds the `spin-*` headers and makes the URI absolute, as the component sees it.
+pub fn prepare_request<B>(
+    mut req: Request<B>,
+    m: &RouteMatch,
+    full_url: &str,
+    client_addr: &str,
+) -> Request<B> {
+    let headers = req.headers_mut();
+    headers.remove(header::HOST);
+    let mut set = |name: &str, value: &str| {
+        if let (Ok(n), Ok(v)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(n, v);
+        }
+    };
+    set("spin-full-url", full_url);
+    set("spin-path-info", &m.path_info);
+    set("spin-matched-route", &m.matched_route);
+    set("spin-component-route", &m.component_route);
+    set("spin-raw-component-route", &m.raw_route);
+    set("spin-base-path", "/");
+    set("spin-client-addr", client_addr);
+    for (name, value) in &m.params {
+        set(&format!("spin-path-match-{name}"), value);
+    }
+    if let Ok(uri) = full_url.parse() {
+        *req.uri_mut() = uri;
+    }
+    req
+}
+
+async fn run(
+    app: &Arc<App>,
+    m: &RouteMatch,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> Response<HyperOutgoingBody> {
+    let authority = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| local.to_string());
+    let pq = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let full_url = format!("http://{authority}{pq}");
+    let req = prepare_request(req, m, &full_url, &peer.to_string());
+    let req = req.map(|b| b.map_err(|e| ErrorCode::InternalError(Some(e.to_string()))));
+    let Some(component) = app.components.get(&m.component) else {
+        return empty(StatusCode::NOT_FOUND);
+    };
+    match instance::invoke(app, component, req).await {
+        Ok(inv) if app.config.strict_tx => strict_response(&m.component, inv).await,
+        Ok(Invocation { response, task }) => {
+            tokio::spawn(async move {
+                if let Ok(Err(e)) = task.await {
+                    eprintln!("ERROR spin_trigger_http::server: Error processing request: {e:?}");
+                }
+            });
+            response
+        }
+        Err(e) => {
+            eprintln!("ERROR spin_trigger_http::server: Error processing request: {e:?}");
+            empty(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+/// Strict transaction mode: the response is buffered until the guest has
+/// finished and its PostgreSQL connections were checked; a leaked transaction
+/// turns the response into a 500.
+async fn strict_response(component: &str, inv: Invocation) -> Response<HyperOutgoingBody> {
+    let (parts, body) = inv.response.into_parts();
+    let body = body.collect().await;
+    let leaked = match inv.task.await {
+        Ok(Ok(leaked)) => leaked,
+        Ok(Err(e)) => {
+            eprintln!("ERROR spin_trigger_http::server: Error processing request: {e:?}");
+            false
+        }
+        Err(e) => {
+            eprintln!("ERROR spin_trigger_http::server: guest task failed: {e}");
+            false
+        }
+    };
+    if leaked {
+        eprintln!(
+            "ERROR spin-host strict-tx: request to component {component:?} left a PostgreSQL transaction open; it was rolled back and the response replaced by 500"
+        );
+        return empty(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    match body {
+        Ok(collected) => Response::from_parts(
+            parts,
+            Full::new(collected.to_bytes())
+                .map_err(|e| match e {})
+                .boxed_unsync(),
+        ),
+        Err(e) => {
+            eprintln!("ERROR spin_trigger_http::server: response body failed: {e:?}");
+            empty(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}

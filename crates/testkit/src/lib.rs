@@ -1,0 +1,406 @@
+//! Test harness shared by spin-host's tests and the app's end-to-end tests:
+//! throw-away PostgreSQL clusters and `spin-host` processes, both cleaned up
+//! on drop so tests can run in parallel without leftovers.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Returns a currently free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// The Cargo workspace root (the directory whose Cargo.toml has `[workspace]`).
+pub fn workspace_root() -> PathBuf {
+    // At run time cargo sets CARGO_MANIFEST_DIR for the test being run; the
+    // compile-time value is only a fallback (a shared target dir may have
+    // compiled this crate from another checkout).
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let mut dir = start.clone();
+    loop {
+        let manifest = dir.join("Cargo.toml");
+        if std::fs::read_to_string(&manifest).is_ok_and(|s| s.contains("[workspace]")) {
+            return dir;
+        }
+        if !dir.pop() {
+            panic!("workspace root not found above {}", start.display());
+        }
+    }
+}
+
+/// The `spin-host` binary: `$SPIN_HOST_BIN`, else `<root>/target/release/spin-host`.
+pub fn host_bin() -> PathBuf {
+    match std::env::var_os("SPIN_HOST_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => workspace_root().join("target/release/spin-host"),
+    }
+}
+
+/// A private throw-away PostgreSQL cluster (initdb into a temp dir, random free
+/// port, pg_ctl start, trust auth on 127.0.0.1, superuser "postgres"); stopped
+/// and removed on Drop.
+pub struct Postgres {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    run_as: Option<String>,
+}
+
+fn find_pg_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("PG_BIN") {
+        return PathBuf::from(p);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    match versions.pop() {
+        Some((_, bin)) => bin,
+        None => panic!(
+            "no PostgreSQL server binaries found (set PG_BIN or install postgresql: apt-get install postgresql)"
+        ),
+    }
+}
+
+/// When running as root, the unprivileged account that runs the server
+/// (initdb refuses to run as root).
+fn unprivileged_user() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    for user in ["postgres", "nobody"] {
+        let ok = Command::new("id")
+            .arg("-u")
+            .arg(user)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Some(user.to_string());
+        }
+    }
+    panic!("running as root but neither user 'postgres' nor 'nobody' exists to run PostgreSQL");
+}
+
+impl Postgres {
+    /// Creates and starts a new cluster; panics with the tool output on failure.
+    pub fn start() -> Postgres {
+        let bin = find_pg_bin();
+        let run_as = unprivileged_user();
+        let base =
+            std::env::temp_dir().join(format!("testkit-pg-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&base).expect("create temp dir");
+        let mut pg = Postgres {
+            bin,
+            dir: base,
+            port: 0,
+            run_as,
+        };
+        if let Some(user) = &pg.run_as {
+            pg.check(
+                Command::new("chown").arg("-R").arg(user).arg(&pg.dir),
+                "chown",
+            );
+        }
+        let data = pg.dir.join("data");
+        let initdb = pg.bin.join("initdb");
+        let mut cmd = pg.as_user(&initdb);
+        cmd.arg("-D").arg(&data).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]);
+        pg.check(&mut cmd, "initdb");
+        // Random port; retry if another test grabbed it in between.
+        for attempt in 0..5 {
+            pg.port = free_port();
+            let opts = format!(
+                "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c fsync=off -c timezone=Etc/UTC -c max_connections=200",
+                pg.port,
+                pg.dir.display()
+            );
+            let mut cmd = pg.as_user(&pg.bin.join("pg_ctl"));
+            cmd.arg("-D")
+                .arg(&data)
+                .arg("-l")
+                .arg(pg.dir.join("server.log"))
+                .args(["-w", "-t", "60", "-o", &opts, "start"]);
+            let out = cmd.output().expect("run pg_ctl");
+            if out.status.success() {
+                return pg;
+            }
+            if attempt == 4 {
+                let log = std::fs::read_to_string(pg.dir.join("server.log")).unwrap_or_default();
+                panic!(
+                    "pg_ctl start failed:\n{}{}\nserver.log:\n{log}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        unreachable!()
+    }
+
+    fn as_user(&self, program: &Path) -> Command {
+        match &self.run_as {
+            Some(user) => {
+                let mut c = Command::new("setpriv");
+                let uid = id_of(user, "-u");
+                let gid = id_of(user, "-g");
+                c.args([
+                    &format!("--reuid={uid}"),
+                    &format!("--regid={gid}"),
+                    "--clear-groups",
+                    "--",
+                ])
+                .arg(program)
+                .env("HOME", &self.dir)
+                .current_dir(&self.dir);
+                c
+            }
+            None => Command::new(program),
+        }
+    }
+
+    fn check(&self, cmd: &mut Command, what: &str) -> String {
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("failed to run {what}: {e}"));
+        if !out.status.success() {
+            panic!(
+                "{what} failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The server's TCP port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host_port(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `postgres://user:password@127.0.0.1:port/db`.
+    pub fn url(&self, user: &str, password: &str, db: &str) -> String {
+        format!("postgres://{user}:{password}@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// URL for the superuser `postgres` (trust auth, any password).
+    pub fn superuser_url(&self, db: &str) -> String {
+        self.url("postgres", "postgres", db)
+    }
+
+    /// Creates a database as superuser.
+    pub fn create_database(&self, name: &str) {
+        self.psql("postgres", &format!("CREATE DATABASE \"{name}\""));
+    }
+
+    /// Runs `psql -v ON_ERROR_STOP=1` as superuser; returns stdout, panics on failure.
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        let psql = self.bin.join("psql");
+        let psql = if psql.exists() {
+            psql
+        } else {
+            PathBuf::from("psql")
+        };
+        let mut cmd = Command::new(psql);
+        cmd.args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+        ])
+        .arg("-p")
+        .arg(self.port.to_string())
+        .arg("-d")
+        .arg(db)
+        .arg("-c")
+        .arg(sql);
+        self.check(&mut cmd, &format!("psql {sql:?}"))
+    }
+}
+
+fn id_of(user: &str, flag: &str) -> String {
+    let out = Command::new("id")
+        .arg(flag)
+        .arg(user)
+        .output()
+        .expect("run id");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let mut cmd = self.as_user(&self.bin.join("pg_ctl"));
+        cmd.arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let _ = cmd.status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A running spin-host serving a manifest on a free port; SIGTERM + wait on Drop.
+pub struct Host {
+    child: Child,
+    port: u16,
+    output: Arc<Mutex<Vec<u8>>>,
+}
+
+fn capture(mut r: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = r.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+}
+
+/// A ureq agent that returns 4xx/5xx responses instead of errors.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into()
+}
+
+impl Host {
+    /// Starts `spin-host up -f <manifest> --listen 127.0.0.1:<free>` with the
+    /// given `--variable`s and extra environment; waits until
+    /// `/.well-known/spin/health` answers 200 (60 s), panicking with the host's
+    /// output otherwise.
+    pub fn start(manifest: &Path, variables: &[(&str, &str)], env: &[(&str, &str)]) -> Host {
+        let port = free_port();
+        let mut cmd = Command::new(host_bin());
+        cmd.arg("up")
+            .arg("-f")
+            .arg(manifest)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"));
+        for (k, v) in variables {
+            cmd.arg("--variable").arg(format!("{k}={v}"));
+        }
+        // Error texts must not depend on the caller's backtrace settings
+        // (Spin, too, appends host backtraces to error strings when set).
+        cmd.env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("failed to start {}: {e}", host_bin().display()));
+        let output = Arc::new(Mutex::new(Vec::new()));
+        capture(child.stdout.take().unwrap(), output.clone());
+        capture(child.stderr.take().unwrap(), output.clone());
+        let mut host = Host {
+            child,
+            port,
+            output,
+        };
+        let agent = agent();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = host.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(200));
+                panic!("spin-host exited early ({status}):\n{}", host.output());
+            }
+            let ok = agent
+                .get(format!("{}/.well-known/spin/health", host.base_url()))
+                .call()
+                .is_ok_and(|r| r.status() == 200);
+            if ok {
+                return host;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "spin-host did not become healthy within 60s:\n{}",
+                    host.output()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The host's captured stdout+stderr so far.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// Sends SIGTERM and waits for exit; returns the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return self.child.wait().expect("wait for spin-host");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.terminate();
+        }
+    }
+}
