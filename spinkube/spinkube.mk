@@ -6,7 +6,7 @@
 #                                                   built-in renderer where kubectl is missing)
 #   make deploy ENV=dev|stg|prod [REGISTRY=] [TAG=] migrations Job first, then the SpinApps
 #   make spinkube-check                             the cluster-free CI checks
-#   make spinkube-migrations                        refresh spinkube/base/migrate from migrations/
+#   make spinkube-migrations                        rewrite the file list of migrations/kustomization.yaml
 #
 # TAG defaults to {branch}-{shortsha} of HEAD (slashes become dashes); releases use SemVer.
 

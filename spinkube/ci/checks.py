@@ -166,9 +166,15 @@ def _kustomization_dirs(directory: str) -> list[str]:
 
 
 def check_overlay_refs(directory: str = SPINKUBE) -> list[str]:
-    """Every file or folder a kustomization names exists (and files stay inside its root)."""
+    """Every file or folder a kustomization names exists (and files stay inside its root).
+
+    Covers the kustomizations under `directory` and those they name as resource folders
+    elsewhere (migrations/, which builds the migrations ConfigMap)."""
     errs = []
-    for kdir in _kustomization_dirs(directory):
+    queue = _kustomization_dirs(directory)
+    seen = {os.path.realpath(d) for d in queue}
+    while queue:
+        kdir = queue.pop(0)
         rel = os.path.relpath(kdir, directory)
         with open(kustomize_lite.find_kustomization(kdir), encoding="utf-8") as fh:
             kz = yaml.safe_load(fh) or {}
@@ -187,6 +193,10 @@ def check_overlay_refs(directory: str = SPINKUBE) -> list[str]:
                     kustomize_lite.find_kustomization(full)
                 except kustomize_lite.KustomizeError:
                     errs.append(f"{rel}: resource folder '{r}' has no kustomization")
+                    continue
+                if os.path.realpath(full) not in seen:
+                    seen.add(os.path.realpath(full))
+                    queue.append(full)
             else:
                 need_file(r, "resource")
         for p in kz.get("patches", []) or []:
@@ -603,8 +613,15 @@ def check_migrations(ctx: Ctx, root: str = ROOT) -> list[str]:
         cm = ctx.find(env, "ConfigMap", cm_name)
         if not cm or generated_base(cm_name) != "pizza-migrations":
             errs.append(f"{env}: Job does not mount the pizza-migrations ConfigMap")
+        elif cm_name == "pizza-migrations":
+            errs.append(f"{env}: pizza-migrations has no content hash in its name (a new migration would not change the Job)")
         elif sorted(cm.get("data", {})) != names:
             errs.append(f"{env}: pizza-migrations holds {sorted(cm.get('data', {}))}, migrations/ has {names}")
+        else:
+            for n in names:
+                with open(os.path.join(root, "migrations", n), encoding="utf-8") as fh:
+                    if cm["data"][n] != fh.read():
+                        errs.append(f"{env}: pizza-migrations[{n}] differs from migrations/{n}")
         for e in c.get("env", []):
             ref = (e.get("valueFrom") or {}).get("secretKeyRef")
             if ref:
@@ -824,16 +841,54 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
                     a["spec"]["image"] = "ghcr.io/pizza-shop/pizza:latest"
         return check_spinapps(_mutated(ctx, f))
 
-    def stale_migrations():
+    def _migrations_copy(change) -> list[str]:
         d = tempfile.mkdtemp(prefix="spinkube-selftest-")
         try:
-            shutil.copytree(os.path.join(ROOT, "migrations"), os.path.join(d, "migrations"))
-            shutil.copytree(os.path.join(SPINKUBE, "base", "migrate"), os.path.join(d, "spinkube", "base", "migrate"))
-            with open(os.path.join(d, "migrations", "9999_new.sql"), "w") as fh:
-                fh.write("select 1;\n")
+            # A fresh, in-sync fixture (independent of the real list's state): the .sql
+            # files plus a generated kustomization; it must pass before it is broken.
+            os.makedirs(os.path.join(d, "migrations"))
+            for n in sync_migrations.migration_names(ROOT):
+                shutil.copy(os.path.join(ROOT, "migrations", n), os.path.join(d, "migrations", n))
+            sync_migrations.sync(d)
+            if sync_migrations.problems(d):
+                return []      # the in-sync fixture must pass, or the test proves nothing
+            change(d)
             return sync_migrations.problems(d)
         finally:
             shutil.rmtree(d)
+
+    def unlisted_migration():
+        def change(d):
+            with open(os.path.join(d, "migrations", "9999_new.sql"), "w") as fh:
+                fh.write("select 1;\n")
+        return _migrations_copy(change)
+
+    def listed_migration_gone():
+        def change(d):
+            last = sync_migrations.migration_names(d)[-1]
+            os.remove(os.path.join(d, "migrations", last))
+            open(os.path.join(d, "migrations", "0000_placeholder.sql"), "w").close()
+        return _migrations_copy(change)
+
+    def sql_copy_back():
+        def change(d):
+            os.makedirs(os.path.join(d, sync_migrations.OLD_COPY))
+            shutil.copy(os.path.join(d, "migrations", sync_migrations.migration_names(d)[0]),
+                        os.path.join(d, sync_migrations.OLD_COPY))
+        return _migrations_copy(change)
+
+    def migrations_configmap_drift():
+        def f(c):
+            cm = next(o for o in c.rendered["prod"] if o["kind"] == "ConfigMap"
+                      and generated_base(o["metadata"]["name"]) == "pizza-migrations")
+            first = sorted(cm["data"])[0]
+            cm["data"][first] += "-- edited\n"
+            job = next(o for o in c.rendered["dev"] if o["kind"] == "Job")
+            for v in job["spec"]["template"]["spec"]["volumes"]:
+                if v["name"] == "migrations":
+                    v["configMap"]["name"] = "pizza-migrations"
+        errs = check_migrations(_mutated(ctx, f))
+        return errs if len(errs) >= 2 else []
 
     def canary_wrong_target():
         d = tempfile.mkdtemp(prefix="spinkube-selftest-")
@@ -868,7 +923,10 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
         ("scaling detects dev min>0 and an HPA min<2", no_scale_to_zero),
         ("networkpolicies detects open ingress/egress", open_networkpolicy),
         ("spinapps detects a non-SemVer prod tag", bad_image_tag),
-        ("migrations detects a stale SQL copy", stale_migrations),
+        ("migrations detects a migration missing from migrations/kustomization.yaml", unlisted_migration),
+        ("migrations detects a listed migration that no longer exists", listed_migration_gone),
+        ("migrations detects a reintroduced spinkube/base/migrate/sql copy", sql_copy_back),
+        ("migrations detects ConfigMap content drift and an unhashed mount", migrations_configmap_drift),
         ("dev-database detects db_host/URL drift", dev_db_host_mismatch),
         ("rollout detects a canary pointing at the wrong SpinApp", canary_wrong_target),
     ]
@@ -907,7 +965,7 @@ def main() -> int:
         ("chaining: no *.spin.internal to another SpinApp", lambda: check_chaining(ctx)),
         ("scaling: dev KEDA min 0; stg/prod HPA min 2 + PDB", lambda: check_scaling(ctx)),
         ("networkpolicies: ingress controller in; DNS + PostgreSQL out", lambda: check_networkpolicies(ctx)),
-        ("migrations: Job, SQL bundle in sync, ordered psql script", lambda: check_migrations(ctx)),
+        ("migrations: Job mounts the hashed ConfigMap of migrations/*.sql; list in sync; psql script", lambda: check_migrations(ctx)),
         ("dev-database: dev URLs match db_host and roles", lambda: check_dev_database(ctx)),
         ("rollout: canary Ingresses mirror the prod paths and validate", lambda: check_rollout(ctx)),
         ("kubectl-equivalence: built-in renderer == kubectl kustomize", lambda: check_kubectl_equivalence(ctx)),
