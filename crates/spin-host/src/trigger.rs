@@ -79,10 +79,10 @@ pub async fn serve(
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                if !e.is_incomplete_message() {
-                    eprintln!("spin-host: connection error: {e}");
-                }
+            if let Err(e) = conn.await
+                && !e.is_incomplete_message()
+            {
+                eprintln!("spin-host: connection error: {e}");
             }
         });
     }

@@ -22,12 +22,12 @@ fn variables_resolve_with_precedence() {
         get(&host, "/vars/upstream"),
         (
             200,
-            "Err(Undefined(\"no variable for \\\"vars\\\".\\\"upstream\\\"\"))".into()
+            "Err(Error::Undefined(\"no variable for \\\"vars\\\".\\\"upstream\\\"\"))".into()
         )
     );
     assert_eq!(
         get(&host, "/vars/Bad-Name"),
-        (200, "Err(InvalidName(\"\\\"Bad-Name\\\": invalid character 'B'. Variable names may contain only lower-case letters, numbers, and underscores.\"))".into())
+        (200, "Err(Error::InvalidName(\"\\\"Bad-Name\\\": invalid character 'B'. Variable names may contain only lower-case letters, numbers, and underscores.\"))".into())
     );
     assert_eq!(
         get(&host, "/vars/env/FX_ENV"),
@@ -93,7 +93,7 @@ fn missing_required_variable_exits_1() {
         get(&host, "/vars/nothing"),
         (
             200,
-            "Err(Undefined(\"no variable for \\\"vars\\\".\\\"nothing\\\"\"))".into()
+            "Err(Error::Undefined(\"no variable for \\\"vars\\\".\\\"nothing\\\"\"))".into()
         )
     );
     drop(host);

@@ -60,3 +60,16 @@ fn read(mut resp: ureq::http::Response<ureq::Body>) -> (u16, String) {
     let body = resp.body_mut().read_to_string().unwrap_or_default();
     (status, body)
 }
+
+/// Waits (up to 5 s) until the host's captured output contains `needle`;
+/// output is captured by a background thread, so it may lag the response.
+pub fn output_contains(host: &Host, needle: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if host.output().contains(needle) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
