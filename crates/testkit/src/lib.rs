@@ -136,7 +136,7 @@ impl Postgres {
         for attempt in 0..5 {
             pg.port = free_port();
             let opts = format!(
-                "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c fsync=off -c timezone=Etc/UTC -c max_connections=200",
+                "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c fsync=off -c timezone=Etc/UTC -c max_connections=400",
                 pg.port,
                 pg.dir.display()
             );
