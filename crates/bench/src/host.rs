@@ -5,7 +5,7 @@ use crate::client::Client;
 use serde::Serialize;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a start may take before the run gives up.
@@ -88,15 +88,7 @@ impl Host {
     ) -> anyhow::Result<Host> {
         let port = testkit::free_port();
         let out = File::create(log)?;
-        let mut cmd = Command::new(bin);
-        cmd.arg("up")
-            .arg("-f")
-            .arg(manifest)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"));
-        for (k, v) in variables {
-            cmd.arg("--variable").arg(format!("{k}={v}"));
-        }
+        let mut cmd = testkit::host_command(bin, manifest, port, variables);
         let spawned = Instant::now();
         let child = cmd
             .stdin(Stdio::null())

@@ -295,6 +295,27 @@ fn capture(mut r: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) {
     });
 }
 
+/// The command line `spin up` would take: `<bin> up -f <manifest> --listen
+/// 127.0.0.1:<port> --variable k=v ...`, for every harness that starts the host.
+pub fn host_command<K: AsRef<str>, V: AsRef<str>>(
+    bin: &Path,
+    manifest: &Path,
+    port: u16,
+    variables: &[(K, V)],
+) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.arg("up")
+        .arg("-f")
+        .arg(manifest)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"));
+    for (k, v) in variables {
+        cmd.arg("--variable")
+            .arg(format!("{}={}", k.as_ref(), v.as_ref()));
+    }
+    cmd
+}
+
 /// A ureq agent that returns 4xx/5xx responses instead of errors.
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -311,15 +332,7 @@ impl Host {
     /// output otherwise.
     pub fn start(manifest: &Path, variables: &[(&str, &str)], env: &[(&str, &str)]) -> Host {
         let port = free_port();
-        let mut cmd = Command::new(host_bin());
-        cmd.arg("up")
-            .arg("-f")
-            .arg(manifest)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"));
-        for (k, v) in variables {
-            cmd.arg("--variable").arg(format!("{k}={v}"));
-        }
+        let mut cmd = host_command(&host_bin(), manifest, port, variables);
         // Error texts must not depend on the caller's backtrace settings
         // (Spin, too, appends host backtraces to error strings when set).
         cmd.env_remove("RUST_BACKTRACE")
