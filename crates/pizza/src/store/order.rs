@@ -10,7 +10,7 @@
 use crate::db::{Db, column, db_failure, nullable, text};
 use crate::error::ApiError;
 use crate::menu::price_number;
-use crate::order::{Branch, HistoryLine, NewOrder, PLACED_MESSAGE};
+use crate::order::{Branch, HistoryLine, NewOrder};
 use spin_sdk::pg4::ParameterValue;
 use spin_sdk::pg4::PgError;
 
@@ -124,7 +124,6 @@ pub fn place(
             text(zone),
             opt(idempotency.map(|i| i.key)),
             opt(idempotency.map(|i| i.request_hash)),
-            text(PLACED_MESSAGE),
         ]
     };
     let (rows, zone) = match db.try_query(PLACE_ORDER, &params(zone)) {
@@ -158,7 +157,8 @@ pub fn place(
 
 /// The one statement that places an order. Parameters: $1 member, $2 branch,
 /// $3/$4/$5 line names, sizes, quantities, $6 zone,
-/// $7 idempotency key (NULL for none), $8 request hash, $9 message.
+/// $7 idempotency key (NULL for none), $8 request hash. The stored response
+/// keeps only what a replay rebuilds the 201 from: the order id and total.
 const PLACE_ORDER: &str = r#"
 WITH zone AS (
     SELECT $6::text AS name
@@ -193,7 +193,7 @@ new_order AS (
 claim AS (
     INSERT INTO order_idempotency (member_id, idem_key, request_hash, response)
     SELECT $1::text, $7::text, $8::text,
-           jsonb_build_object('order_id', n.order_id, 'total', n.total, 'message', $9::text)
+           jsonb_build_object('order_id', n.order_id, 'total', n.total)
     FROM new_order n
     WHERE $7::text IS NOT NULL
     ON CONFLICT (member_id, idem_key) DO NOTHING
