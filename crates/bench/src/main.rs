@@ -72,7 +72,7 @@ fn run(cli: Cli) -> anyhow::Result<u64> {
     let work = root.join("target/bench");
     let data_dir = std::env::var_os("PIZZA_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/data/pizza-sales"));
+        .unwrap_or_else(|| root.join("data/pizza-sales"));
 
     let (manifest, components) = host::bench_manifest(&root, &work)?;
     eprintln!("pizza-bench: starting PostgreSQL, migrating, seeding");
