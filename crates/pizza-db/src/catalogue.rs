@@ -118,19 +118,45 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
+    /// The data set the repository carries.
     fn data_dir() -> PathBuf {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        [
-            root.join("../shared/data/pizza-sales"),
-            root.join("data/pizza-sales"),
-        ]
-        .into_iter()
-        .find(|dir| dir.join("pizza_types.csv").is_file())
-        .expect("the pizza-sales data set next to the workspace")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/pizza-sales")
     }
 
     fn catalogue() -> Catalogue {
         load_catalogue(&data_dir()).unwrap()
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Every file `SHA256SUMS` lists (in `sha256sum` format: hash, two spaces or a space and
+    /// `*`, file name) has exactly those bytes, and all four CSV files are listed.
+    #[test]
+    fn data_set_matches_its_checksums() {
+        use sha2::{Digest, Sha256};
+
+        let dir = data_dir();
+        let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+        let mut listed = Vec::new();
+        for line in sums.lines().filter(|line| !line.trim().is_empty()) {
+            let (expected, rest) = line.split_once(' ').expect("`<sha256>  <file>` lines");
+            let name = rest.strip_prefix([' ', '*']).unwrap_or(rest);
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            assert_eq!(hex(&Sha256::digest(&bytes)), expected, "{name}");
+            listed.push(name);
+        }
+        listed.sort_unstable();
+        assert_eq!(
+            listed,
+            [
+                "order_details.csv",
+                "orders.csv",
+                "pizza_types.csv",
+                "pizzas.csv"
+            ]
+        );
     }
 
     #[test]

@@ -3,15 +3,21 @@
 //! The wasm components only read and write rows; everything that needs admin rights
 //! (schema migrations, loading the catalogue from the Kaggle data set, giving the
 //! per-service roles their passwords) lives here so it can run from a laptop, CI or a
-//! Kubernetes Job without the Spin runtime.
+//! Kubernetes Job without the Spin runtime. So do the read-only looks an operator takes
+//! before migrating an adopted database: what the pending migrations would change
+//! ([`plan_migrations`]) and which legacy rows the services treat specially ([`check_legacy`]).
 
 mod catalogue;
 mod images;
+mod legacy;
 mod migrate;
+mod plan;
 mod roles;
 mod seed;
 
 pub use catalogue::{Catalogue, Pizza, PizzaType, load_catalogue};
+pub use legacy::{Finding, FindingKind, LegacyReport, Skipped, check_legacy};
 pub use migrate::{MIGRATION_LOCK_KEY, migrate};
+pub use plan::{Change, Kind, MigrationPlan, ObjectKey, RowCounts, plan_migrations};
 pub use roles::{SERVICE_ROLES, set_role_password};
 pub use seed::{BRANCHES, SeedReport, TableCount, seed};

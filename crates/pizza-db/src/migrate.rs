@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
-use postgres::Client;
+use postgres::{Client, GenericClient};
 
 /// Advisory-lock key held while migrating (the bytes of `"pizzamig"`). Anything else that
 /// applies the same files (the Kubernetes Job's psql loop) should take
@@ -18,9 +18,11 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 )";
 
 /// One `NNNN_name.sql` file; its version is the file name without `.sql`.
-struct Migration {
-    version: String,
-    path: PathBuf,
+pub(crate) struct Migration {
+    /// The file name without `.sql`, as `schema_migrations.version` records it.
+    pub(crate) version: String,
+    /// Where the file is.
+    pub(crate) path: PathBuf,
 }
 
 /// Applies the `*.sql` files of `dir` that `schema_migrations` does not list yet, in file-name
@@ -29,21 +31,42 @@ struct Migration {
 /// [`MIGRATION_LOCK_KEY`] throughout. Returns the versions applied by this call.
 pub fn migrate(client: &mut Client, dir: &Path) -> anyhow::Result<Vec<String>> {
     let migrations = migration_files(dir)?;
+    with_migration_lock(client, |client| apply_pending(client, &migrations))
+}
+
+/// Runs `work` holding the session advisory lock [`MIGRATION_LOCK_KEY`], so it never sees
+/// another migrator's half-applied state; the lock is released whether `work` fails or not.
+pub(crate) fn with_migration_lock<T>(
+    client: &mut Client,
+    work: impl FnOnce(&mut Client) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])?;
-    let applied = apply_pending(client, &migrations);
+    let result = work(client);
     let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]);
-    let applied = applied?;
+    let result = result?;
     unlocked?;
-    Ok(applied)
+    Ok(result)
+}
+
+/// The versions `schema_migrations` lists, without creating the table: empty when it does
+/// not exist yet (a database no migrator has touched).
+pub(crate) fn applied_versions(client: &mut impl GenericClient) -> anyhow::Result<HashSet<String>> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        return Ok(HashSet::new());
+    }
+    Ok(client
+        .query("SELECT version FROM schema_migrations", &[])?
+        .iter()
+        .map(|row| row.get(0))
+        .collect())
 }
 
 fn apply_pending(client: &mut Client, migrations: &[Migration]) -> anyhow::Result<Vec<String>> {
     client.batch_execute(CREATE_TABLE)?;
-    let done: HashSet<String> = client
-        .query("SELECT version FROM schema_migrations", &[])?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let done = applied_versions(client)?;
     let mut applied = Vec::new();
     for migration in migrations.iter().filter(|m| !done.contains(&m.version)) {
         apply_one(client, migration)
@@ -66,7 +89,7 @@ fn apply_one(client: &mut Client, migration: &Migration) -> anyhow::Result<()> {
 }
 
 /// The `*.sql` files directly in `dir`, sorted by file name.
-fn migration_files(dir: &Path) -> anyhow::Result<Vec<Migration>> {
+pub(crate) fn migration_files(dir: &Path) -> anyhow::Result<Vec<Migration>> {
     let mut migrations = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();

@@ -9,6 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// SQL that builds the database the Django services leave behind (see the file's
+/// header): the starting point of every test of adopting, planning and coexisting.
+pub const DJANGO_DATABASE: &str = include_str!("../fixtures/django_database.sql");
+
 /// Returns a currently free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
