@@ -15,7 +15,7 @@ APP_WASM := $(shell sed -n 's/.*--release -p \([a-z0-9-]*\)".*/\1/p' spin.toml |
 TEST_WASM := e2e-chain-proxy $(shell sed -n 's/^name = "\(.*\)"/\1/p' crates/spin-host/fixtures/*/Cargo.toml)
 HOST := target/release/spin-host
 
-.PHONY: up db down deps build build-wasm build-native test unit-test e2e-test clean
+.PHONY: up db down deps first-build-notice build build-wasm build-native test unit-test e2e-test clean
 
 ## Toolchain and system packages the project needs (idempotent).
 deps:
@@ -26,10 +26,14 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq postgresql postgresql-contrib postgresql-client >/dev/null; \
 	fi
 
-build-wasm: deps
+## The first build compiles about 500 crates (wasmtime among them): say so before it starts.
+first-build-notice:
+	@[[ -x $(HOST) ]] || echo "make: first build: about 40 minutes on 2 cores (later builds take seconds); cargo shows each crate as it compiles" >&2
+
+build-wasm: deps first-build-notice
 	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM))
 
-build-native: deps
+build-native: deps first-build-notice
 	$(CARGO) build --release -p spin-host -p pizza-db
 
 build: build-wasm build-native

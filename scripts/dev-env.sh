@@ -7,15 +7,20 @@
 #   scripts/dev-env.sh stop   stops the private cluster
 #
 # With DATABASE_URL set (an admin URL) that database is used. Otherwise a private cluster
-# lives in .dev/pg (gitignored), on 127.0.0.1 only, on a port chosen once (.dev/pg.port).
-# Secrets are generated once into .dev/ and never leave it.
+# runs on 127.0.0.1 only, on a port chosen once (.dev/pg.port). Its data directory is
+# .dev/pg (gitignored) when the server runs as you; as root the server must run as the
+# `postgres` user, who may not be able to enter the clone (a clone under /root, mode 700),
+# so it lives in postgres's home instead: /var/lib/postgresql/pizza-dev/<clone>-<hash>/pg.
+# .dev/pg.dir names the directory either way. Secrets are generated once into .dev/ and
+# never leave it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEV="$ROOT/.dev"
-PGDATA="$DEV/pg"
 PORT_FILE="$DEV/pg.port"
-PG_LOG="$DEV/pg.log"
+# Set by use_cluster_dir once PostgreSQL (and so its server user) is installed.
+PGDATA=""
+PG_LOG=""
 DB_NAME=pizza
 ADMIN_USER=postgres
 ROLES=(pizza_login pizza_menu pizza_order)
@@ -25,13 +30,36 @@ say() { printf 'dev-env: %s\n' "$*" >&2; }
 die() { printf 'dev-env: error: %s\n' "$*" >&2; exit 1; }
 
 # Runs a PostgreSQL server tool as the `postgres` system user (initdb and postgres refuse
-# to run as root); as any other user, runs it directly.
+# to run as root), from / so that it never needs to enter the clone; as any other user,
+# runs it directly.
 as_pg() {
     if [[ $EUID -eq 0 ]]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
+}
+
+# Prints where the private cluster lives (see the header) and records it in .dev/pg.dir.
+cluster_dir() {
+    local dir home
+    if [[ $EUID -ne 0 || -f $DEV/pg/PG_VERSION ]]; then
+        dir="$DEV" # (also an earlier cluster kept in the clone, which its server could reach)
+    else
+        home="$(getent passwd postgres | cut -d: -f6)"
+        [[ -n $home && -d $home ]] || die "user postgres has no home directory; reinstall postgresql or set DATABASE_URL"
+        dir="$home/pizza-dev/$(basename "$ROOT")-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+    fi
+    printf '%s\n' "$dir" >"$DEV/pg.dir"
+    printf '%s\n' "$dir"
+}
+
+# Points PGDATA and PG_LOG at the cluster directory.
+use_cluster_dir() {
+    local dir
+    dir="$(cluster_dir)"
+    PGDATA="$dir/pg"
+    PG_LOG="$dir/pg.log"
 }
 
 # URL-safe random text: base64url of N random bytes, without padding.
@@ -94,10 +122,10 @@ ensure_port() {
 init_cluster() {
     local bindir="$1" major method=scram-sha-256
     [[ -f $PGDATA/PG_VERSION ]] && return
-    say "initialising a private cluster in ${PGDATA#"$ROOT"/}"
+    say "initialising a private cluster in $PGDATA"
     mkdir -p "$PGDATA"
     chmod 700 "$PGDATA"
-    [[ $EUID -ne 0 ]] || chown postgres:postgres "$PGDATA"
+    [[ $EUID -ne 0 ]] || chown -R postgres:postgres "$(dirname "$PGDATA")"
     as_pg "$bindir/initdb" -D "$PGDATA" -U "$ADMIN_USER" -E UTF8 --no-locale \
         --auth-local=trust --auth-host=trust >/dev/null
     major="$(cat "$PGDATA/PG_VERSION")"
@@ -125,7 +153,7 @@ start_cluster() {
     touch "$PG_LOG"
     [[ $EUID -ne 0 ]] || chown postgres:postgres "$PG_LOG"
     as_pg "$bindir/pg_ctl" -D "$PGDATA" -l "$PG_LOG" -o "-p $port" -w -t 60 start >/dev/null ||
-        die "PostgreSQL did not start; see ${PG_LOG#"$ROOT"/}"
+        die "PostgreSQL did not start; see $PG_LOG"
     say "PostgreSQL started on 127.0.0.1:$port"
 }
 
@@ -216,6 +244,7 @@ up() {
     else
         bindir="$(find_pg_bindir)"
         psql="$bindir/psql"
+        use_cluster_dir
         port="$(ensure_port)"
         init_cluster "$bindir"
         start_cluster "$bindir" "$port"
@@ -240,8 +269,10 @@ up() {
 
 stop() {
     local bindir
+    [[ -s $DEV/pg.dir ]] || { say "no private cluster"; return; }
+    PGDATA="$(cat "$DEV/pg.dir")/pg"
     if [[ ! -f $PGDATA/PG_VERSION ]]; then
-        say "no private cluster in ${PGDATA#"$ROOT"/}"
+        say "no private cluster in $PGDATA"
         return
     fi
     bindir="/usr/lib/postgresql/$(cat "$PGDATA/PG_VERSION")/bin"

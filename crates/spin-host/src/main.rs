@@ -28,16 +28,28 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("Error: {e}");
+            eprintln!("spin-host: error: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error: {e:?}");
+            report(&e);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints a fatal error as one line with its causes joined by `: `, or with
+/// anyhow's full report (causes on their own lines, and the backtrace) when
+/// `RUST_BACKTRACE` asks for detail.
+fn report(error: &anyhow::Error) {
+    let detailed = std::env::var("RUST_BACKTRACE").is_ok_and(|v| !v.is_empty() && v != "0");
+    if detailed {
+        eprintln!("spin-host: error: {error:?}");
+    } else {
+        eprintln!("spin-host: error: {error:#}");
     }
 }
 
