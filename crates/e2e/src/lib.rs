@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use testkit::{Host, Postgres};
 
+pub mod django;
 pub mod tokens;
 
 /// The JWT secret the test app runs with (tests forge tokens with it).
@@ -70,12 +71,11 @@ pub fn prepare_database(admin_url: &str, seed: bool) {
     }
 }
 
-/// The pizza-sales data set.
+/// The pizza-sales data set the repository carries (`$PIZZA_DATA_DIR` overrides it).
 pub fn data_dir() -> PathBuf {
-    let root = testkit::workspace_root();
     std::env::var_os("PIZZA_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/data/pizza-sales"))
+        .unwrap_or_else(|| testkit::workspace_root().join("data/pizza-sales"))
 }
 
 /// Starts a host for database `db` of `pg`, with variable overrides.

@@ -1,34 +1,12 @@
 //! Adopting the database the Django services built and filled: the migrations
-//! keep every row and column type, hash leftover plaintext passwords, and
-//! members of both eras can log in (their hashes upgraded to argon2id).
+//! keep every row and every column type but one (member_pwd, widened for
+//! Django's scrypt format), hash leftover plaintext passwords, and members of
+//! both eras can log in (their hashes upgraded to argon2id, coexistence off).
 
+use pizza_e2e::django::SCHEMA as DJANGO_SCHEMA;
 use pizza_e2e::{prepare_database, psql, serve};
 use serde_json::json;
 use testkit::Postgres;
-
-/// The Django-shaped schema (contract section 5.1, with the hand-made integer
-/// ids of production but no defaults) and its framework tables, filled.
-const DJANGO_SCHEMA: &str = r#"
-CREATE TABLE django_migrations (id serial PRIMARY KEY, app varchar(255) NOT NULL, name varchar(255) NOT NULL, applied timestamptz NOT NULL);
-INSERT INTO django_migrations (app, name, applied) VALUES ('authapp', '0001_initial', now()), ('catalog', '0001_initial', now()), ('orders', '0001_initial', now());
-CREATE TABLE auth_user (id serial PRIMARY KEY, password varchar(128) NOT NULL, username varchar(150) NOT NULL UNIQUE);
-INSERT INTO auth_user (password, username) VALUES ('!unusable', 'admin');
-CREATE TABLE member (member_id varchar(100) PRIMARY KEY, member_pwd varchar(100) NOT NULL, member_nm varchar(100) NOT NULL);
-INSERT INTO member VALUES
-  ('legacy_pbkdf2', 'pbkdf2_sha256$260000$Jx8kQm2wT5bz$CnC45cpn28DvxYugzB9mnmN30e14BLnuUMkAfxKF50Y=', '장고'),
-  ('legacy_plain', 'test_password123', '평문'),
-  ('legacy_unusable', '!x', 'nobody');
-CREATE TABLE pizza_types (pizza_type_id varchar(50) PRIMARY KEY, pizza_nm varchar(50) NOT NULL, pizza_categ varchar(50) NOT NULL, pizza_img_url varchar(100) NOT NULL);
-INSERT INTO pizza_types VALUES ('PT001', '페페로니', 'Classic', 'images/pepperoni.png');
-CREATE TABLE pizza (pizza_id varchar(50) PRIMARY KEY, pizza_type_id varchar(50) NOT NULL REFERENCES pizza_types DEFERRABLE INITIALLY DEFERRED, size varchar(50) NOT NULL, price double precision NOT NULL);
-INSERT INTO pizza VALUES ('PIZZA_001_L', 'PT001', 'L', 25000.0);
-CREATE TABLE branch (bran_id varchar(100) PRIMARY KEY, bran_nm varchar(100) NOT NULL);
-INSERT INTO branch VALUES ('BRANCH001', '강남점');
-CREATE TABLE orders (order_id integer PRIMARY KEY, member_id varchar(50) NOT NULL, bran_id varchar(100) NOT NULL REFERENCES branch DEFERRABLE INITIALLY DEFERRED, date varchar(50) NOT NULL, time varchar(50) NOT NULL);
-INSERT INTO orders VALUES (17, 'legacy_pbkdf2', 'BRANCH001', '2025-10-15', '18:47:41');
-CREATE TABLE order_detail (order_detail_id integer PRIMARY KEY, order_id integer NOT NULL REFERENCES orders DEFERRABLE INITIALLY DEFERRED, pizza_id varchar(50) NOT NULL, quantity integer NOT NULL);
-INSERT INTO order_detail VALUES (40, 17, 'PIZZA_001_L', 2);
-"#;
 
 #[test]
 fn a_django_database_is_adopted_without_losing_anything() {
@@ -59,6 +37,15 @@ fn a_django_database_is_adopted_without_losing_anything() {
     let types_after = psql(
         &admin,
         "SELECT string_agg(table_name || '.' || column_name || ':' || data_type || coalesce(character_maximum_length::text, ''), ',' ORDER BY table_name, column_name) FROM information_schema.columns WHERE table_schema = 'public' AND table_name IN ('member','pizza','pizza_types','branch','orders','order_detail') AND column_name NOT IN ('unit_price','created_at','ingredients')",
+    )
+    .replace("member.member_pwd:character varying128", "member.member_pwd:character varying100");
+    // The one retyped column: widened (never narrowed) for Django's scrypt format.
+    assert_eq!(
+        psql(
+            &admin,
+            "SELECT character_maximum_length FROM information_schema.columns WHERE table_name = 'member' AND column_name = 'member_pwd'"
+        ),
+        "128"
     );
     assert_eq!(types_before, types_after);
 

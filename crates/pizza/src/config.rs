@@ -5,6 +5,7 @@
 //! clients see the service as not ready, and nothing is served half-configured.
 
 use crate::error::ApiError;
+use crate::password::WriteFormat;
 use crate::token::TokenKey;
 
 /// A component variable, or 503 if the manifest does not provide it.
@@ -21,11 +22,33 @@ pub fn optional_variable(name: &str) -> Option<String> {
 }
 
 /// The token key from `jwt_secret`; a secret under 32 bytes refuses to serve.
+/// In Django coexistence mode it also accepts the Django login's tokens.
 pub fn token_key() -> Result<TokenKey, ApiError> {
-    TokenKey::new(&variable("jwt_secret")?).map_err(|e| {
+    let key = TokenKey::new(&variable("jwt_secret")?).map_err(|e| {
         eprintln!("configuration error: {e}");
         ApiError::unavailable("service misconfigured")
-    })
+    })?;
+    Ok(key.accepting_django_tokens(django_coexistence()?))
+}
+
+/// Whether the Django services still share the database (`django_coexistence`,
+/// `true` or `false`; off when the component does not declare it). While on,
+/// passwords are written in a format Django verifies and Django's tokens are
+/// accepted; see `docs/deploy.md`'s runbook for when to switch it off.
+pub fn django_coexistence() -> Result<bool, ApiError> {
+    match optional_variable("django_coexistence").as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => {
+            eprintln!("configuration error: django_coexistence is {other:?}, not true or false");
+            Err(ApiError::unavailable("service misconfigured"))
+        }
+    }
+}
+
+/// The password format to write, from [`django_coexistence`].
+pub fn password_format() -> Result<WriteFormat, ApiError> {
+    Ok(WriteFormat::for_coexistence(django_coexistence()?))
 }
 
 /// Seconds since the Unix epoch, from the WASI wall clock.

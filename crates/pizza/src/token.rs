@@ -4,6 +4,12 @@
 //! or `iss`, which PyJWT would reject during the migration, and no `nbf`.
 //! Verification requires `exp` and `jti`, accepts only HS256 (so `none` and
 //! every other algorithm fail), and tolerates one minute of clock skew.
+//!
+//! In Django coexistence mode ([`TokenKey::accepting_django_tokens`]) a token
+//! the Django login issued (`member_id`, `iat`, `exp`, no `jti`) is accepted
+//! too, for at most [`DJANGO_TOKEN_MAX_TTL_SECS`] after its `iat`. Such a token
+//! is identified for revocation by its member and issue time (two Django
+//! tokens with both equal are the same token, byte for byte).
 
 use jwt_simple::JWTError;
 use jwt_simple::prelude::*;
@@ -17,14 +23,22 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Clock skew tolerated between the pods that issue and verify tokens.
 const CLOCK_SKEW_SECS: u64 = 60;
 
+/// The longest a Django-issued token is honoured after its `iat`, whatever its
+/// `exp` says (the Django login's `JWT_ACCESS_TTL_SECONDS` defaults to one hour).
+pub const DJANGO_TOKEN_MAX_TTL_SECS: u64 = 24 * 3600;
+
 /// The application claim carried next to the registered ones.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct MemberClaim {
     member_id: String,
 }
 
-/// The HS256 key built from the `jwt_secret` variable.
-pub struct TokenKey(HS256Key);
+/// The HS256 key built from the `jwt_secret` variable, and whether tokens
+/// without `jti` from the Django login are accepted.
+pub struct TokenKey {
+    key: HS256Key,
+    accept_django_tokens: bool,
+}
 
 /// Why a token was refused. The verify endpoint reports `expired` apart from
 /// every other failure, as the contract says.
@@ -51,8 +65,9 @@ impl TokenError {
 pub struct VerifiedToken {
     /// The member the token was issued to.
     pub member_id: String,
-    /// The token's unique id, the key of the revocation list.
-    pub jti: String,
+    /// The key of the revocation list: the token's `jti`, or for a Django
+    /// token (no `jti`) `dj:` and a digest of its member and `iat`.
+    pub revocation_id: String,
     /// `exp` in Unix seconds: how long a revocation must be kept.
     pub expires_at: u64,
 }
@@ -75,7 +90,19 @@ impl TokenKey {
                 secret.len()
             ));
         }
-        Ok(TokenKey(HS256Key::from_bytes(secret.as_bytes())))
+        Ok(TokenKey {
+            key: HS256Key::from_bytes(secret.as_bytes()),
+            accept_django_tokens: false,
+        })
+    }
+
+    /// The same key, also accepting the Django login's tokens (no `jti`) when
+    /// `accept` is true: Django coexistence mode.
+    pub fn accepting_django_tokens(self, accept: bool) -> TokenKey {
+        TokenKey {
+            accept_django_tokens: accept,
+            ..self
+        }
     }
 
     /// Issues a token for `member_id`, valid from `now_secs` (Unix seconds) for one hour.
@@ -92,7 +119,7 @@ impl TokenKey {
         claims.expires_at = Some(Duration::from_secs(now_secs + TOKEN_TTL_SECS));
         claims.invalid_before = None;
         let token = self
-            .0
+            .key
             .authenticate(claims)
             .map_err(|e| anyhow::anyhow!("signing a token: {e}"))?;
         Ok(IssuedToken { token, jti })
@@ -106,24 +133,31 @@ impl TokenKey {
             ..Default::default()
         };
         let claims = self
-            .0
+            .key
             .verify_token::<MemberClaim>(token, Some(options))
             .map_err(|e| match e.downcast_ref::<JWTError>() {
                 Some(JWTError::TokenHasExpired) => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;
         let expires_at = claims.expires_at.ok_or(TokenError::Invalid)?.as_secs();
-        let jti = claims
-            .jwt_id
-            .filter(|j| !j.is_empty())
-            .ok_or(TokenError::Invalid)?;
         let member_id = claims.custom.member_id;
         if member_id.is_empty() {
             return Err(TokenError::Invalid);
         }
+        let revocation_id = match claims.jwt_id.filter(|j| !j.is_empty()) {
+            Some(jti) => jti,
+            None if self.accept_django_tokens => {
+                let issued_at = claims.issued_at.ok_or(TokenError::Invalid)?.as_secs();
+                if expires_at.saturating_sub(issued_at) > DJANGO_TOKEN_MAX_TTL_SECS {
+                    return Err(TokenError::Invalid);
+                }
+                django_revocation_id(&member_id, issued_at)
+            }
+            None => return Err(TokenError::Invalid),
+        };
         Ok(VerifiedToken {
             member_id,
-            jti,
+            revocation_id,
             expires_at,
         })
     }
@@ -135,6 +169,19 @@ pub fn bearer(authorization: Option<&str>) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The revocation key of a Django token: its member and issue time, digested
+/// to fit `revoked_token.jti` (varchar(64)) whatever the member id's length.
+fn django_revocation_id(member_id: &str, issued_at: u64) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(member_id.as_bytes())
+        .chain_update([0])
+        .chain_update(issued_at.to_be_bytes())
+        .finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("dj:{}", &hex[..48])
 }
 
 /// 128 random bits as hex: unguessable token ids.
@@ -198,7 +245,7 @@ mod tests {
         assert_eq!(claims["jti"], t.jti.as_str());
         let v = key.verify(&t.token).unwrap();
         assert_eq!(
-            (v.member_id.as_str(), v.jti.as_str()),
+            (v.member_id.as_str(), v.revocation_id.as_str()),
             ("alice", t.jti.as_str())
         );
     }
@@ -254,6 +301,53 @@ mod tests {
             SECRET,
         );
         assert_eq!(key.verify(&good).unwrap().member_id, "alice");
+    }
+
+    /// What the Django login's `_issue_token` signs (PyJWT, HS256).
+    fn django_token(member: &str, iat: u64, ttl: u64) -> String {
+        sign_raw(
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            &format!(
+                r#"{{"member_id":"{member}","iat":{iat},"exp":{}}}"#,
+                iat + ttl
+            ),
+            SECRET,
+        )
+    }
+
+    #[test]
+    fn django_tokens_only_in_coexistence() {
+        let t = django_token("alice", now(), 3600);
+        let strict = TokenKey::new(SECRET).unwrap();
+        assert_eq!(strict.verify(&t), Err(TokenError::Invalid));
+        let coexisting = TokenKey::new(SECRET).unwrap().accepting_django_tokens(true);
+        let v = coexisting.verify(&t).unwrap();
+        assert_eq!(v.member_id, "alice");
+        assert!(v.revocation_id.starts_with("dj:"));
+        assert!(v.revocation_id.len() <= 64);
+        // Same member and iat: the same token, the same key; otherwise another.
+        let again = coexisting.verify(&t).unwrap().revocation_id;
+        assert_eq!(v.revocation_id, again);
+        let other = coexisting
+            .verify(&django_token("alice", now() - 1, 3600))
+            .unwrap();
+        assert_ne!(v.revocation_id, other.revocation_id);
+    }
+
+    #[test]
+    fn django_tokens_need_iat_and_a_bounded_lifetime() {
+        let key = TokenKey::new(SECRET).unwrap().accepting_django_tokens(true);
+        let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let no_iat = sign_raw(
+            header,
+            &format!(r#"{{"member_id":"alice","exp":{}}}"#, now() + 600),
+            SECRET,
+        );
+        assert_eq!(key.verify(&no_iat), Err(TokenError::Invalid));
+        let forever = django_token("alice", now(), 10 * 365 * 86400);
+        assert_eq!(key.verify(&forever), Err(TokenError::Invalid));
+        let expired = django_token("alice", now() - 7200, 3600);
+        assert_eq!(key.verify(&expired), Err(TokenError::Expired));
     }
 
     #[test]

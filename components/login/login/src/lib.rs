@@ -3,8 +3,9 @@
 //! An unknown id and a wrong password get the same 401 after the same argon2
 //! work, so neither the answer nor its timing tells which ids exist. After
 //! five failures for one id within 15 minutes the id gets 429 with
-//! `Retry-After` until the window passes. A legacy hash (Django PBKDF2, or
-//! bcrypt from the plaintext migration) is upgraded to argon2id on success.
+//! `Retry-After` until the window passes. A hash in any other format than the
+//! one the deployment writes (argon2id, or Django's scrypt during coexistence)
+//! is rewritten on success.
 
 use pizza::body::Fields;
 use pizza::db::Db;
@@ -25,6 +26,7 @@ fn login(req: Req) -> Result<Response, ApiError> {
     let id = fields.required_str("id")?;
     let pw = fields.required_str("pw")?;
     let key = config::token_key()?;
+    let format = config::password_format()?;
     if !member::plausible_id(id) {
         password::waste_verification_time(pw);
         return Err(invalid_credentials());
@@ -38,7 +40,7 @@ fn login(req: Req) -> Result<Response, ApiError> {
         ));
     }
     let verdict = match &state.password_hash {
-        Some(stored) => password::verify(pw, stored),
+        Some(stored) => password::verify(pw, stored, format),
         None => {
             password::waste_verification_time(pw);
             Verdict::NoMatch
@@ -49,7 +51,7 @@ fn login(req: Req) -> Result<Response, ApiError> {
         return Err(invalid_credentials());
     };
     let new_hash = if upgrade {
-        Some(password::hash(pw).map_err(ApiError::internal)?)
+        Some(password::hash(pw, format).map_err(ApiError::internal)?)
     } else {
         None
     };

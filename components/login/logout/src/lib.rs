@@ -1,7 +1,8 @@
 //! `GET /api/login/logout/` → 200 `{"status": "logged out"}`.
 //!
-//! A valid Bearer token is revoked on the server (by its `jti`) until it
-//! expires, so a copied token dies with the logout. Without a valid token the
+//! A valid Bearer token is revoked on the server (by its `jti`, or a Django
+//! token by its member and issue time) until it expires, so a copied token
+//! dies with the logout. Without a valid token the
 //! answer is still 200: the existing front end treats anything else as failure.
 
 use pizza::db::Db;

@@ -1,10 +1,11 @@
 //! `POST /api/login/register/` `{id, pw, name}` → 201 `{"member_id"}`.
-//! 400 for invalid input, 409 when the id is taken.
+//! 400 for invalid input, 409 when the id is taken. The password is hashed in
+//! the format the deployment writes (Django's scrypt during coexistence).
 
 use pizza::body::Fields;
 use pizza::db::Db;
 use pizza::http::{Req, json_response, serve};
-use pizza::{ApiError, member, password, store};
+use pizza::{ApiError, config, member, password, store};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
@@ -21,7 +22,8 @@ fn register(req: Req) -> Result<Response, ApiError> {
         fields.required_str("name")?,
     )?;
     let db = Db::connect()?;
-    let hash = password::hash(new.password).map_err(ApiError::internal)?;
+    let hash =
+        password::hash(new.password, config::password_format()?).map_err(ApiError::internal)?;
     if !store::login::insert_member(&db, &new, &hash)? {
         return Err(ApiError::conflict("member id already taken"));
     }

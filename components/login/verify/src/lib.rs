@@ -34,7 +34,7 @@ fn verify(req: Req) -> Result<Response, ApiError> {
             ));
         }
     };
-    if store::login::is_revoked(&Db::connect()?, &verified.jti)? {
+    if store::login::is_revoked(&Db::connect()?, &verified.revocation_id)? {
         return Ok(json_response(
             401,
             &json!({ "valid": false, "reason": "revoked" }),

@@ -99,7 +99,7 @@ pub fn revoke(db: &Db, token: &VerifiedToken) -> Result<(), ApiError> {
          INSERT INTO revoked_token (jti, member_id, expires_at) VALUES ($1, $2, to_timestamp($3))
          ON CONFLICT (jti) DO NOTHING",
         &[
-            text(&token.jti),
+            text(&token.revocation_id),
             text(&token.member_id),
             ParameterValue::Floating64(token.expires_at as f64),
         ],
@@ -107,11 +107,11 @@ pub fn revoke(db: &Db, token: &VerifiedToken) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Whether a token id has been revoked.
-pub fn is_revoked(db: &Db, jti: &str) -> Result<bool, ApiError> {
+/// Whether a token, by its [`VerifiedToken::revocation_id`], has been revoked.
+pub fn is_revoked(db: &Db, revocation_id: &str) -> Result<bool, ApiError> {
     let rows = db.query(
         "SELECT count(*) AS n FROM revoked_token WHERE jti = $1",
-        &[text(jti)],
+        &[text(revocation_id)],
     )?;
     let row = rows
         .rows()
