@@ -1,5 +1,6 @@
 -- Least-privilege roles, one per service, following the table ownership of the
--- contract (section 1.1). Roles own nothing and cannot run DDL; each one writes
+-- Django services (login: member; menu: the catalogue; order: branches, orders and
+-- their lines). Roles own nothing and cannot run DDL; each one writes
 -- only its own service's tables. They are created NOLOGIN: the deployment gives
 -- each a password (and LOGIN) from its own secret, never from this file.
 

@@ -1,4 +1,5 @@
-//! Image paths for pizza types: the data set has none, so they are inferred (contract §6.6).
+//! Image paths for pizza types: the data set has none, and the front end ships pictures for
+//! only some types, under its own file names, so the mapping is written out here.
 
 /// Pizza types the front end has a picture for, with the path it expects (`images/<file>.png`,
 /// prefixed by the front with `./`). Every other type gets `""`, which the front hides.

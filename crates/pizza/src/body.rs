@@ -5,9 +5,18 @@
 use crate::error::ApiError;
 use serde_json::{Map, Value};
 
-/// The fields of a request body.
-#[derive(Debug, Clone, PartialEq)]
+/// The fields of a request body. Its `Debug` lists the field names only:
+/// values include passwords.
+#[derive(Clone, PartialEq)]
 pub struct Fields(Map<String, Value>);
+
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Fields")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
 
 impl Fields {
     /// Parses a body given its `Content-Type` (absent means JSON).
@@ -108,6 +117,17 @@ fn percent_decode(s: &str) -> Result<String, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_field_names_not_values() {
+        let f = Fields::parse(None, br#"{"id":"alice","pw":"hunter2-hunter2"}"#).unwrap();
+        let shown = format!("{f:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("alice"),
+            "{shown}"
+        );
+        assert!(shown.contains("\"pw\""), "{shown}");
+    }
 
     #[test]
     fn json_object_fields() {

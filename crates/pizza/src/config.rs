@@ -1,19 +1,26 @@
 //! Configuration from Spin variables.
 //!
 //! A missing or unusable setting is the operator's mistake, not the client's:
-//! it is logged loudly and answered with 503 so that readiness probes and
-//! clients see the service as not ready, and nothing is served half-configured.
+//! it is answered with 503 (the cause goes to the log with the request) so that
+//! readiness probes and clients see the service as not ready, and nothing is
+//! served half-configured.
 
 use crate::error::ApiError;
 use crate::password::WriteFormat;
 use crate::token::TokenKey;
 
+/// The shop's zone when `shop_timezone` is unset or blank (the Django services
+/// wrote Seoul wall-clock time).
+pub const DEFAULT_SHOP_TIMEZONE: &str = "Asia/Seoul";
+
+fn misconfigured(cause: impl std::fmt::Display) -> ApiError {
+    ApiError::unavailable("service misconfigured")
+        .with_cause(format!("configuration error: {cause}"))
+}
+
 /// A component variable, or 503 if the manifest does not provide it.
 pub fn variable(name: &str) -> Result<String, ApiError> {
-    spin_sdk::variables::get(name).map_err(|e| {
-        eprintln!("configuration error: variable {name:?}: {e}");
-        ApiError::unavailable("service misconfigured")
-    })
+    spin_sdk::variables::get(name).map_err(|e| misconfigured(format!("variable {name:?}: {e}")))
 }
 
 /// A component variable that may be absent for this component.
@@ -24,10 +31,7 @@ pub fn optional_variable(name: &str) -> Option<String> {
 /// The token key from `jwt_secret`; a secret under 32 bytes refuses to serve.
 /// In Django coexistence mode it also accepts the Django login's tokens.
 pub fn token_key() -> Result<TokenKey, ApiError> {
-    let key = TokenKey::new(&variable("jwt_secret")?).map_err(|e| {
-        eprintln!("configuration error: {e}");
-        ApiError::unavailable("service misconfigured")
-    })?;
+    let key = TokenKey::new(&variable("jwt_secret")?).map_err(misconfigured)?;
     Ok(key.accepting_django_tokens(django_coexistence()?))
 }
 
@@ -39,10 +43,9 @@ pub fn django_coexistence() -> Result<bool, ApiError> {
     match optional_variable("django_coexistence").as_deref() {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(other) => {
-            eprintln!("configuration error: django_coexistence is {other:?}, not true or false");
-            Err(ApiError::unavailable("service misconfigured"))
-        }
+        Some(other) => Err(misconfigured(format!(
+            "django_coexistence is {other:?}, not true or false"
+        ))),
     }
 }
 
@@ -51,10 +54,38 @@ pub fn password_format() -> Result<WriteFormat, ApiError> {
     Ok(WriteFormat::for_coexistence(django_coexistence()?))
 }
 
+/// The shop's time zone: the `shop_timezone` variable, else [`DEFAULT_SHOP_TIMEZONE`].
+/// Whether PostgreSQL knows the zone is checked by the statement that uses it.
+pub fn shop_timezone() -> String {
+    shop_timezone_from(optional_variable("shop_timezone"))
+}
+
+fn shop_timezone_from(configured: Option<String>) -> String {
+    configured
+        .map(|z| z.trim().to_owned())
+        .filter(|z| !z.is_empty())
+        .unwrap_or_else(|| DEFAULT_SHOP_TIMEZONE.to_owned())
+}
+
 /// Seconds since the Unix epoch, from the WASI wall clock.
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shop_timezone_defaults_to_seoul() {
+        assert_eq!(shop_timezone_from(None), "Asia/Seoul");
+        assert_eq!(shop_timezone_from(Some(" ".into())), "Asia/Seoul");
+        assert_eq!(
+            shop_timezone_from(Some("Europe/London".into())),
+            "Europe/London"
+        );
+    }
 }

@@ -9,59 +9,87 @@
 //!   `... AT TIME ZONE 'UTC'` or an epoch number instead;
 //! - uniqueness is settled with `ON CONFLICT`, because a unique violation
 //!   inside `query()` comes back as text without a SQLSTATE.
+//!
+//! The store speaks [`DbError`], a small error of its own; the `From` impl at
+//! the bottom is the one place that decides which HTTP answer each becomes.
 
 use crate::error::ApiError;
 use spin_sdk::pg4::{Connection, Decode, ParameterValue, PgError, Row, RowSet};
+
+/// Why a database call failed, in the terms a handler needs to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbError {
+    /// No connection string is configured (an empty `db_url`).
+    NotConfigured,
+    /// The database cannot be reached or refused the connection.
+    Unavailable(String),
+    /// A statement failed, or its result did not have the expected shape:
+    /// the SQL and the schema disagree.
+    Failed(String),
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbError::NotConfigured => f.write_str("database URL is empty"),
+            DbError::Unavailable(cause) => write!(f, "database unavailable: {cause}"),
+            DbError::Failed(cause) => write!(f, "query failed: {cause}"),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    /// 503 (with `Retry-After`) for a database that is not there, 500 for a
+    /// statement that failed; the cause goes to the log with the request.
+    fn from(e: DbError) -> ApiError {
+        let detail = match e {
+            DbError::NotConfigured => "database not configured",
+            DbError::Unavailable(_) => "database unavailable",
+            DbError::Failed(_) => return ApiError::internal(e),
+        };
+        ApiError::unavailable(detail).with_cause(e)
+    }
+}
 
 /// A connection to the service's database.
 pub struct Db(Connection);
 
 impl Db {
-    /// Connects with the component's `db_url` variable: 503 when it is unset
-    /// or the database cannot be reached.
+    /// Opens the component's database, named by its `db_url` variable.
     pub fn connect() -> Result<Db, ApiError> {
         let url = crate::config::variable("db_url")?;
-        Self::open(&url).map(Db)
+        Ok(Self::open(&url)?)
     }
 
-    /// Opens a connection to `url`, mapping failures to 503.
-    pub fn open(url: &str) -> Result<Connection, ApiError> {
+    /// Opens the database at `url`.
+    pub fn open(url: &str) -> Result<Db, DbError> {
         if url.is_empty() {
-            eprintln!("configuration error: database URL is empty");
-            return Err(ApiError::unavailable("database not configured"));
+            return Err(DbError::NotConfigured);
         }
-        Connection::open(url).map_err(|e| {
-            eprintln!("database unavailable: {e}");
-            ApiError::unavailable("database unavailable")
-        })
+        Connection::open(url)
+            .map(Db)
+            .map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
     /// Runs a statement that returns rows.
-    pub fn query(&self, sql: &str, params: &[ParameterValue]) -> Result<RowSet, ApiError> {
-        self.0.query(sql, params).map_err(|e| db_failure(sql, e))
-    }
-
-    /// Runs a statement that returns rows, leaving the failure to the caller
-    /// (for the rare statement whose error decides what happens next).
-    pub fn try_query(&self, sql: &str, params: &[ParameterValue]) -> Result<RowSet, PgError> {
-        self.0.query(sql, params)
+    pub fn query(&self, sql: &str, params: &[ParameterValue]) -> Result<RowSet, DbError> {
+        self.0.query(sql, params).map_err(|e| failure(sql, e))
     }
 
     /// Runs a statement and returns the number of rows it changed.
-    pub fn execute(&self, sql: &str, params: &[ParameterValue]) -> Result<u64, ApiError> {
-        self.0.execute(sql, params).map_err(|e| db_failure(sql, e))
+    pub fn execute(&self, sql: &str, params: &[ParameterValue]) -> Result<u64, DbError> {
+        self.0.execute(sql, params).map_err(|e| failure(sql, e))
     }
 }
 
-/// Maps a database failure to an answer: 503 when the database is
-/// unreachable, else a logged 500 (the SQL and the schema disagree).
-pub fn db_failure(sql: &str, e: PgError) -> ApiError {
+/// Classifies a pg4 failure of `sql`: a lost or refused connection is the
+/// database being unavailable, anything else a failed statement.
+fn failure(sql: &str, e: PgError) -> DbError {
     if matches!(e, PgError::ConnectionFailed(_)) {
-        eprintln!("database unavailable: {e}");
-        return ApiError::unavailable("database unavailable");
+        return DbError::Unavailable(e.to_string());
     }
     let first_line = sql.trim().lines().next().unwrap_or_default();
-    ApiError::internal(format!("query failed ({first_line} ...): {e}"))
+    DbError::Failed(format!("{first_line} ...: {e}"))
 }
 
 /// A string parameter.
@@ -69,13 +97,20 @@ pub fn text(value: &str) -> ParameterValue {
     ParameterValue::Str(value.to_owned())
 }
 
-/// Reads a non-null column, or fails as an internal error (the SQL and the code disagree).
-pub fn column<T: Decode>(row: &Row<'_>, name: &str) -> Result<T, ApiError> {
+/// Reads a non-null column, or fails (the SQL and the code disagree).
+pub fn column<T: Decode>(row: &Row<'_>, name: &str) -> Result<T, DbError> {
     row.get::<T>(name)
-        .ok_or_else(|| ApiError::internal(format!("column {name:?} missing or of the wrong type")))
+        .ok_or_else(|| DbError::Failed(format!("column {name:?} missing or of the wrong type")))
 }
 
 /// Reads a nullable column.
 pub fn nullable<T: Decode>(row: &Row<'_>, name: &str) -> Option<T> {
     row.get::<T>(name)
+}
+
+/// The first row of a statement that always returns one.
+pub fn single_row<'a>(rows: &'a RowSet, what: &str) -> Result<Row<'a>, DbError> {
+    rows.rows()
+        .next()
+        .ok_or_else(|| DbError::Failed(format!("{what} returned no row")))
 }

@@ -1,12 +1,16 @@
 //! Errors as the clients expect them: JSON with a `detail` field, as the
 //! Django services answered, and the same text in `error`, which is the field
 //! the existing front end shows to the user.
+//!
+//! An `ApiError` is only a value: building one logs nothing and knows nothing
+//! of HTTP responses. [`crate::http::serve`] turns it into the response and
+//! logs each 5xx once, with its cause and the request's id.
 
 use serde_json::json;
-use spin_sdk::http::Response;
 
-/// An error answer: a status, a human-readable message and extra headers
-/// (`Allow`, `Retry-After`) where the status calls for them.
+/// An error answer: a status, a human-readable message, extra headers
+/// (`Allow`, `Retry-After`) where the status calls for them, and for the
+/// service's own failures a cause for the log that the client never sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// HTTP status code, 4xx for the client's mistakes, 5xx for ours.
@@ -15,6 +19,8 @@ pub struct ApiError {
     pub detail: String,
     /// Extra response headers.
     pub headers: Vec<(String, String)>,
+    /// What went wrong, for the operator's log only.
+    cause: Option<String>,
 }
 
 impl ApiError {
@@ -24,6 +30,7 @@ impl ApiError {
             status,
             detail: detail.into(),
             headers: Vec::new(),
+            cause: None,
         }
     }
 
@@ -31,6 +38,17 @@ impl ApiError {
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_owned(), value.into()));
         self
+    }
+
+    /// Records what went wrong, for the log line of a 5xx.
+    pub fn with_cause(mut self, cause: impl std::fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
+    }
+
+    /// The cause recorded for the log, if any.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 
     /// 400: the request is malformed or fails validation.
@@ -81,30 +99,20 @@ impl ApiError {
         Self::new(429, detail).with_header("retry-after", retry_after_secs.max(1).to_string())
     }
 
-    /// 503: a dependency (the database) is unavailable or the service is misconfigured.
+    /// 503 with `Retry-After: 1`: a dependency (the database) is unavailable,
+    /// or the service is misconfigured; either may pass, so clients may retry.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(503, detail)
+        Self::new(503, detail).with_header("retry-after", "1")
     }
 
     /// 500: a bug or an unexpected failure. The cause goes to the log, never to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        eprintln!("internal error: {cause}");
-        Self::new(500, "internal error")
+        Self::new(500, "internal error").with_cause(cause)
     }
 
     /// The JSON body: `{"detail": ..., "error": ...}`.
     pub fn body(&self) -> serde_json::Value {
         json!({ "detail": self.detail, "error": self.detail })
-    }
-
-    /// The HTTP response for this error.
-    pub fn into_response(self) -> Response {
-        let body = self.body();
-        let mut response = crate::http::json_response(self.status, &body);
-        for (name, value) in self.headers {
-            response.set_header(name, value);
-        }
-        response
     }
 }
 
@@ -125,6 +133,14 @@ mod tests {
             e.body(),
             json!({"detail": "missing field `id`", "error": "missing field `id`"})
         );
+    }
+
+    #[test]
+    fn the_cause_stays_out_of_the_body() {
+        let e = ApiError::internal("relation \"orders\" does not exist");
+        assert_eq!(e.status, 500);
+        assert_eq!(e.cause(), Some("relation \"orders\" does not exist"));
+        assert!(!e.body().to_string().contains("orders"));
     }
 
     #[test]

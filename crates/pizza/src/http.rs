@@ -1,11 +1,13 @@
 //! The thin HTTP glue every component shares: method checks (405 with
-//! `Allow`), the request body limit (413), and JSON responses.
+//! `Allow`), the request body limit (413), JSON responses, and the one place
+//! where an [`ApiError`] becomes a response (and a 5xx a log line).
 //!
 //! Spin sets no request-body limit of its own and delivers bodies of any size,
 //! so the body is read as a stream and reading stops as soon as it passes
 //! [`BODY_LIMIT`]: an oversized request costs the instance at most that much
 //! memory.
 
+use crate::body::Fields;
 use crate::error::ApiError;
 use futures::StreamExt;
 use serde::Serialize;
@@ -14,11 +16,13 @@ use spin_sdk::http::{IncomingRequest, Method, Response};
 /// The largest request body any endpoint accepts (64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// Headers whose values are credentials: `{:?}` of a request never shows them.
+const SECRET_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+
 /// A request whose method was accepted and whose body was read within the limit.
-#[derive(Debug, Clone)]
+/// Its `Debug` shows neither the body nor credential headers.
+#[derive(Clone)]
 pub struct Req {
-    /// The method (HEAD is handled as GET).
-    pub method: Method,
     /// Headers with lower-case names, in the order received.
     pub headers: Vec<(String, String)>,
     /// The complete body.
@@ -33,6 +37,59 @@ impl Req {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
+
+    /// The body's fields, read as its `Content-Type` says (see [`Fields::parse`]).
+    pub fn fields(&self) -> Result<Fields, ApiError> {
+        Fields::parse(self.header("content-type"), &self.body)
+    }
+
+    /// A `:name` segment of the route that matched, which Spin passes in the
+    /// `spin-path-match-<name>` header.
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        let header = format!("spin-path-match-{}", name.to_ascii_lowercase());
+        self.header(&header)
+    }
+
+    /// An id for this request in log lines: the caller's `x-request-id` when it
+    /// is short and printable, else a fresh random one.
+    fn log_id(&self) -> String {
+        match self.header("x-request-id") {
+            Some(id)
+                if (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                id.to_owned()
+            }
+            _ => {
+                let mut bytes = [0u8; 8];
+                let _ = getrandom::fill(&mut bytes);
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Req {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let shown = if SECRET_HEADERS.contains(&name.as_str()) {
+                    "[REDACTED]"
+                } else {
+                    value.as_str()
+                };
+                (name.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("Req")
+            .field("headers", &headers)
+            .field(
+                "body",
+                &format_args!("[REDACTED {} bytes]", self.body.len()),
+            )
+            .finish()
+    }
 }
 
 /// Runs `handler` for a request whose method is one of `allowed`.
@@ -41,20 +98,41 @@ impl Req {
 ///   OPTIONS answers 204 with `Allow`).
 /// - A body over [`BODY_LIMIT`] gets 413, decided from `Content-Length` when
 ///   present and while streaming otherwise.
-/// - Errors become JSON error responses.
+/// - Errors become JSON error responses; each 5xx is logged once, with its
+///   cause and the request's id.
 pub async fn serve(
     request: IncomingRequest,
     allowed: &[Method],
-    handler: impl FnOnce(Req) -> Result<Response, ApiError>,
+    handler: impl FnOnce(&Req) -> Result<Response, ApiError>,
 ) -> Response {
     match accept(request, allowed).await {
-        Ok(Accepted::Request(req)) => handler(req).unwrap_or_else(ApiError::into_response),
+        Ok(Accepted::Request(req)) => handler(&req).unwrap_or_else(|e| {
+            if e.status >= 500 {
+                eprintln!(
+                    "request {}: {} {}: {}",
+                    req.log_id(),
+                    e.status,
+                    e.detail,
+                    e.cause().unwrap_or("no cause recorded")
+                );
+            }
+            error_response(&e)
+        }),
         Ok(Accepted::Options(allow)) => Response::builder()
             .status(204)
             .header("allow", allow)
             .build(),
-        Err(e) => e.into_response(),
+        Err(e) => error_response(&e),
     }
+}
+
+/// The JSON response of an error, with its extra headers.
+fn error_response(e: &ApiError) -> Response {
+    let mut response = json_response(e.status, &e.body());
+    for (name, value) in &e.headers {
+        response.set_header(name, value);
+    }
+    response
 }
 
 /// What [`accept`] made of a request.
@@ -94,11 +172,7 @@ async fn accept(request: IncomingRequest, allowed: &[Method]) -> Result<Accepted
     } else {
         read_body(request).await?
     };
-    Ok(Accepted::Request(Req {
-        method,
-        headers,
-        body,
-    }))
+    Ok(Accepted::Request(Req { headers, body }))
 }
 
 /// Reads the body, stopping with 413 as soon as it exceeds the limit.
@@ -204,6 +278,34 @@ mod tests {
         assert!(!if_none_match(Some("\"abd\""), tag));
         assert!(!if_none_match(Some("abc"), tag));
         assert!(!if_none_match(None, tag));
+    }
+
+    #[test]
+    fn debug_of_a_request_shows_no_credentials_and_no_body() {
+        let req = Req {
+            headers: vec![
+                ("authorization".into(), "Bearer eyJ.secret.token".into()),
+                ("cookie".into(), "session=s3cret".into()),
+                ("content-type".into(), "application/json".into()),
+            ],
+            body: br#"{"id":"alice","pw":"hunter2-hunter2"}"#.to_vec(),
+        };
+        let shown = format!("{req:?}");
+        for secret in ["eyJ", "s3cret", "hunter2", "alice"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("application/json"), "{shown}");
+        assert!(shown.contains("[REDACTED 37 bytes]"), "{shown}");
+    }
+
+    #[test]
+    fn path_params_come_from_spins_headers() {
+        let req = Req {
+            headers: vec![("spin-path-match-id".into(), "42".into())],
+            body: Vec::new(),
+        };
+        assert_eq!(req.path_param("id"), Some("42"));
+        assert_eq!(req.path_param("other"), None);
     }
 
     #[test]

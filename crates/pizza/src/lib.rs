@@ -3,17 +3,22 @@
 //! Every endpoint of the shop is its own small wasm component; this crate holds
 //! what they all need so that each component's `lib.rs` stays a short handler:
 //!
-//! - [`error`]: errors as JSON (`{"detail", "error"}`) with the right status;
-//! - [`http`]: method checks, the request body limit, JSON responses;
+//! - [`error`]: errors as values (status, message, a cause for the log);
+//! - [`http`]: method checks, the request body limit, JSON responses, and
+//!   turning errors into responses (logging each 5xx once);
 //! - [`body`]: parsing request bodies into fields with clear messages;
 //! - [`token`], [`password`], [`member`]: the login rules, plain Rust and
 //!   unit-tested natively;
-//! - [`menu`], [`order`]: the menu's listing rules and the order rules
-//!   (validation, idempotency fingerprints, shop time), likewise;
+//! - [`menu`], [`order`]: the menu's listing rules and the order rules,
+//!   likewise;
+//! - [`idempotency`]: `Idempotency-Key` replays, for every write that takes one;
 //! - [`auth`]: turning a `Bearer` header into an authenticated member;
 //! - [`config`]: Spin variables;
-//! - [`db`] and [`store`]: the PostgreSQL connection and the SQL, one module
-//!   per table owner.
+//! - [`db`] and [`store`]: the PostgreSQL connection (with its own error type)
+//!   and the SQL, one module per table owner.
+//!
+//! Dependencies point one way: `store` speaks [`db::DbError`], handlers turn
+//! it into an [`ApiError`] with `?`, and only [`http`] makes responses.
 
 pub mod auth;
 pub mod body;
@@ -21,6 +26,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod member;
 pub mod menu;
 pub mod order;

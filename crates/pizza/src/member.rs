@@ -15,8 +15,8 @@ pub const PASSWORD_MIN: usize = 8;
 /// Longest password: argon2 cost must not be attacker-controlled.
 pub const PASSWORD_MAX: usize = 128;
 
-/// A registration that passed validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A registration that passed validation. Its `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewMember<'a> {
     /// The login id, stored as `member.member_id`.
     pub id: &'a str,
@@ -24,6 +24,16 @@ pub struct NewMember<'a> {
     pub password: &'a str,
     /// The display name, stored as `member.member_nm`.
     pub name: &'a str,
+}
+
+impl std::fmt::Debug for NewMember<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMember")
+            .field("id", &self.id)
+            .field("password", &"[REDACTED]")
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 /// Checks a registration; each failure is a 400 that names the field.
@@ -81,6 +91,19 @@ mod tests {
     fn accepts_a_normal_member() {
         assert!(validate("alice_01", "correct horse", "Alice").is_ok());
         assert!(validate(&"a".repeat(50), &"p".repeat(128), &"홍".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let shown = format!(
+            "{:?}",
+            validate("alice", "hunter2-hunter2", "Alice").unwrap()
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("alice") && shown.contains("[REDACTED]"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -72,13 +72,22 @@ pub struct VerifiedToken {
     pub expires_at: u64,
 }
 
-/// A freshly issued token.
-#[derive(Debug, Clone)]
+/// A freshly issued token. Its `Debug` hides the token itself.
+#[derive(Clone)]
 pub struct IssuedToken {
     /// The compact JWT.
     pub token: String,
     /// Its `jti`.
     pub jti: String,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"[REDACTED]")
+            .field("jti", &self.jti)
+            .finish()
+    }
 }
 
 impl TokenKey {
@@ -247,6 +256,20 @@ mod tests {
         assert_eq!(
             (v.member_id.as_str(), v.revocation_id.as_str()),
             ("alice", t.jti.as_str())
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_token() {
+        let t = TokenKey::new(SECRET)
+            .unwrap()
+            .issue("alice", now())
+            .unwrap();
+        let shown = format!("{t:?}");
+        assert!(!shown.contains(&t.token), "{shown}");
+        assert!(
+            !shown.contains(t.token.split('.').nth(2).unwrap()),
+            "{shown}"
         );
     }
 

@@ -1,5 +1,5 @@
 //! Per-instance memory limit (`SPIN_MAX_INSTANCE_MEMORY`), as observed on
-//! Spin 3.6 (spin-facts §3.5): within the limit → 200, beyond it the guest's
+//! Spin 3.6.3: within the limit → 200, beyond it the guest's
 //! allocation fails, it traps and the response is `500` with an empty body.
 
 mod common;

@@ -7,7 +7,6 @@
 //! one the deployment writes (argon2id, or Django's scrypt during coexistence)
 //! is rewritten on success.
 
-use pizza::body::Fields;
 use pizza::db::Db;
 use pizza::http::{Req, ok, serve};
 use pizza::password::{self, Verdict};
@@ -21,8 +20,8 @@ async fn handle(request: IncomingRequest) -> Response {
     serve(request, &[Method::Post], login).await
 }
 
-fn login(req: Req) -> Result<Response, ApiError> {
-    let fields = Fields::parse(req.header("content-type"), &req.body)?;
+fn login(req: &Req) -> Result<Response, ApiError> {
+    let fields = req.fields()?;
     let id = fields.required_str("id")?;
     let pw = fields.required_str("pw")?;
     let key = config::token_key()?;

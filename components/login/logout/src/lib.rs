@@ -16,7 +16,7 @@ async fn handle(request: IncomingRequest) -> Response {
     serve(request, &[Method::Get], logout).await
 }
 
-fn logout(req: Req) -> Result<Response, ApiError> {
+fn logout(req: &Req) -> Result<Response, ApiError> {
     let key = config::token_key()?;
     let verified = token::bearer(req.header("authorization")).and_then(|t| key.verify(t).ok());
     if let Some(verified) = verified {

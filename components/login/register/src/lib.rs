@@ -2,7 +2,6 @@
 //! 400 for invalid input, 409 when the id is taken. The password is hashed in
 //! the format the deployment writes (Django's scrypt during coexistence).
 
-use pizza::body::Fields;
 use pizza::db::Db;
 use pizza::http::{Req, json_response, serve};
 use pizza::{ApiError, config, member, password, store};
@@ -14,8 +13,8 @@ async fn handle(request: IncomingRequest) -> Response {
     serve(request, &[Method::Post], register).await
 }
 
-fn register(req: Req) -> Result<Response, ApiError> {
-    let fields = Fields::parse(req.header("content-type"), &req.body)?;
+fn register(req: &Req) -> Result<Response, ApiError> {
+    let fields = req.fields()?;
     let new = member::validate(
         fields.required_str("id")?,
         fields.required_str("pw")?,

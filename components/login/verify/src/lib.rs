@@ -5,7 +5,6 @@
 //! `{"valid": false}` without a token; 401 `{"valid": false, "reason"}` with
 //! `expired`, `invalid` or `revoked`.
 
-use pizza::body::Fields;
 use pizza::db::Db;
 use pizza::http::{Req, json_response, serve};
 use pizza::{ApiError, config, store};
@@ -18,8 +17,8 @@ async fn handle(request: IncomingRequest) -> Response {
     serve(request, &[Method::Post], verify).await
 }
 
-fn verify(req: Req) -> Result<Response, ApiError> {
-    let fields = Fields::parse(req.header("content-type"), &req.body)?;
+fn verify(req: &Req) -> Result<Response, ApiError> {
+    let fields = req.fields()?;
     let token = match fields.optional_str("token") {
         Ok(Some(t)) if !t.is_empty() => t,
         _ => return Ok(json_response(400, &json!({ "valid": false }))),

@@ -15,8 +15,8 @@ async fn handle(request: IncomingRequest) -> Response {
     serve(request, &[Method::Get], list).await
 }
 
-fn list(req: Req) -> Result<Response, ApiError> {
+fn list(req: &Req) -> Result<Response, ApiError> {
     let mut pizzas = store::menu::list_pizzas(&Db::connect()?)?;
     menu::sort_menu(&mut pizzas);
-    Ok(cacheable_json(&req, &pizzas, menu::CACHE_MAX_AGE_SECS))
+    Ok(cacheable_json(req, &pizzas, menu::CACHE_MAX_AGE_SECS))
 }

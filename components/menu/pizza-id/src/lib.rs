@@ -4,7 +4,6 @@
 //! case-sensitive) comes in that size; 400 for a body that is not an object
 //! with both fields as strings.
 
-use pizza::body::Fields;
 use pizza::db::Db;
 use pizza::http::{Req, ok, serve};
 use pizza::{ApiError, store};
@@ -16,8 +15,8 @@ async fn handle(request: IncomingRequest) -> Response {
     serve(request, &[Method::Post], pizza_id).await
 }
 
-fn pizza_id(req: Req) -> Result<Response, ApiError> {
-    let fields = Fields::parse(req.header("content-type"), &req.body)?;
+fn pizza_id(req: &Req) -> Result<Response, ApiError> {
+    let fields = req.fields()?;
     let name = fields.required_str("pizza_nm")?;
     let size = fields.required_str("size")?;
     match store::menu::pizza_id(&Db::connect()?, name, size)? {

@@ -13,7 +13,7 @@ async fn handle(request: IncomingRequest) -> Response {
     serve(request, &[Method::Get], types).await
 }
 
-fn types(req: Req) -> Result<Response, ApiError> {
+fn types(req: &Req) -> Result<Response, ApiError> {
     let types = store::menu::list_types(&Db::connect()?)?;
-    Ok(cacheable_json(&req, &types, menu::CACHE_MAX_AGE_SECS))
+    Ok(cacheable_json(req, &types, menu::CACHE_MAX_AGE_SECS))
 }

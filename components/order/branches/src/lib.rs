@@ -11,6 +11,6 @@ async fn handle(request: IncomingRequest) -> Response {
     serve(request, &[Method::Get], branches).await
 }
 
-fn branches(_req: Req) -> Result<Response, ApiError> {
+fn branches(_req: &Req) -> Result<Response, ApiError> {
     ok(&store::order::branches(&Db::connect()?)?)
 }

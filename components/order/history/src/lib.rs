@@ -14,8 +14,8 @@ async fn handle(request: IncomingRequest) -> Response {
     serve(request, &[Method::Get], history).await
 }
 
-fn history(req: Req) -> Result<Response, ApiError> {
+fn history(req: &Req) -> Result<Response, ApiError> {
     let db = Db::connect()?;
-    let member = auth::authenticate(&req, &db)?;
-    ok(&store::order::history(&db, &member.member_id)?)
+    let token = auth::authenticate(req, &db)?;
+    ok(&store::order::history(&db, &token.member_id)?)
 }

@@ -21,7 +21,7 @@ async fn handle(request: IncomingRequest) -> Response {
     serve(request, &[Method::Get], ready).await
 }
 
-fn ready(_req: Req) -> Result<Response, ApiError> {
+fn ready(_req: &Req) -> Result<Response, ApiError> {
     let mut checks = Map::new();
     let mut all_ok = true;
     for name in DATABASES {
@@ -29,7 +29,7 @@ fn ready(_req: Req) -> Result<Response, ApiError> {
             continue;
         };
         let ok = Db::open(&url)
-            .and_then(|conn| conn.query("SELECT 1", &[]).map_err(ApiError::internal))
+            .and_then(|db| db.query("SELECT 1", &[]))
             .is_ok();
         all_ok &= ok;
         let service = name.trim_end_matches("_db_url");

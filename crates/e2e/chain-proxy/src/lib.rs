@@ -23,7 +23,7 @@ async fn handle(req: Request) -> anyhow::Result<Response> {
     let status = answer.status();
     let content_type = answer
         .headers()
-        .get(&"content-type".to_owned())
+        .get("content-type")
         .into_iter()
         .next()
         .map(|v| String::from_utf8_lossy(&v).into_owned())

@@ -6,12 +6,12 @@
 //! client decodes `numeric` only as a string anyway. Columns the data set's
 //! DDL left nullable are coalesced so legacy rows still list.
 
-use crate::db::{Db, column, text};
-use crate::error::ApiError;
-use crate::menu::{MenuPizza, PizzaType, price_number};
+use super::price;
+use crate::db::{Db, DbError, column, text};
+use crate::menu::{MenuPizza, PizzaType};
 
 /// Every pizza with its type, in no particular order (see [`crate::menu::sort_menu`]).
-pub fn list_pizzas(db: &Db) -> Result<Vec<MenuPizza>, ApiError> {
+pub fn list_pizzas(db: &Db) -> Result<Vec<MenuPizza>, DbError> {
     let rows = db.query(
         "SELECT p.pizza_id,
                 coalesce(t.pizza_nm, '') AS pizza_nm,
@@ -30,7 +30,7 @@ pub fn list_pizzas(db: &Db) -> Result<Vec<MenuPizza>, ApiError> {
                 pizza_id: column(&row, "pizza_id")?,
                 pizza_nm: column(&row, "pizza_nm")?,
                 size: column(&row, "size")?,
-                price: price_number(&column::<String>(&row, "price")?)?,
+                price: price(&column::<String>(&row, "price")?)?,
                 pizza_type_id: column(&row, "pizza_type_id")?,
                 pizza_categ: column(&row, "pizza_categ")?,
             })
@@ -39,7 +39,7 @@ pub fn list_pizzas(db: &Db) -> Result<Vec<MenuPizza>, ApiError> {
 }
 
 /// Every pizza type, by category, name and id.
-pub fn list_types(db: &Db) -> Result<Vec<PizzaType>, ApiError> {
+pub fn list_types(db: &Db) -> Result<Vec<PizzaType>, DbError> {
     let rows = db.query(
         "SELECT pizza_type_id,
                 coalesce(pizza_nm, '') AS pizza_nm,
@@ -67,7 +67,7 @@ pub fn list_types(db: &Db) -> Result<Vec<PizzaType>, ApiError> {
 /// The id of the pizza of type name `pizza_nm` (exact, case-sensitive) in
 /// `size`, if there is one. Should two types share a name (the schema does not
 /// forbid it) the lowest pizza id wins, deterministically.
-pub fn pizza_id(db: &Db, pizza_nm: &str, size: &str) -> Result<Option<String>, ApiError> {
+pub fn pizza_id(db: &Db, pizza_nm: &str, size: &str) -> Result<Option<String>, DbError> {
     let rows = db.query(
         "SELECT p.pizza_id
          FROM pizza p

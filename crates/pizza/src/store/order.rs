@@ -7,15 +7,14 @@
 //! a `ROLLBACK`): the order, its lines, its outbox event and its idempotency
 //! row commit together or not at all.
 
-use crate::db::{Db, column, db_failure, nullable, text};
-use crate::error::ApiError;
-use crate::menu::price_number;
-use crate::order::{Branch, HistoryLine, NewOrder};
+use super::price;
+use crate::db::{Db, DbError, column, nullable, single_row, text};
+use crate::idempotency::{Claim, Fingerprint, KeyTaken, Stored};
+use crate::order::{Branch, HistoryLine, NewOrder, PlacedOrder};
 use spin_sdk::pg4::ParameterValue;
-use spin_sdk::pg4::PgError;
 
 /// The branches, by id.
-pub fn branches(db: &Db) -> Result<Vec<Branch>, ApiError> {
+pub fn branches(db: &Db) -> Result<Vec<Branch>, DbError> {
     let rows = db.query(
         "SELECT bran_id, coalesce(bran_nm, '') AS bran_nm FROM branch ORDER BY bran_id COLLATE \"C\"",
         &[],
@@ -31,7 +30,7 @@ pub fn branches(db: &Db) -> Result<Vec<Branch>, ApiError> {
 }
 
 /// A member's order lines, newest order first, lines in the order placed.
-pub fn history(db: &Db, member_id: &str) -> Result<Vec<HistoryLine>, ApiError> {
+pub fn history(db: &Db, member_id: &str) -> Result<Vec<HistoryLine>, DbError> {
     let rows = db.query(
         "SELECT o.order_id::int8 AS order_id, o.bran_id, d.pizza_id, d.quantity,
                 o.\"date\", o.\"time\", d.unit_price::text AS unit_price
@@ -51,32 +50,21 @@ pub fn history(db: &Db, member_id: &str) -> Result<Vec<HistoryLine>, ApiError> {
                 date: nullable(&row, "date"),
                 time: nullable(&row, "time"),
                 unit_price: nullable::<String>(&row, "unit_price")
-                    .map(|p| price_number(&p))
+                    .map(|p| price(&p))
                     .transpose()?,
             })
         })
         .collect()
 }
 
-/// The idempotency key of a placement and the fingerprint of its request.
-#[derive(Debug, Clone, Copy)]
-pub struct Idempotency<'a> {
-    /// The client's `Idempotency-Key`.
-    pub key: &'a str,
-    /// [`NewOrder::fingerprint`] of the request.
-    pub request_hash: &'a str,
-}
-
 /// What the placement statement did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Placement {
+#[derive(Debug)]
+pub enum Placement<'c> {
     /// The order was created.
     Created {
-        /// The new order's id.
-        order_id: i64,
-        /// The total as decimal text.
-        total: String,
-        /// The zone `date`/`time` were written in (the default when the
+        /// Its id and total.
+        order: PlacedOrder,
+        /// The zone `date`/`time` were written in (the fallback when the
         /// configured one is unknown to PostgreSQL).
         zone: String,
     },
@@ -85,8 +73,8 @@ pub enum Placement {
     /// The line at this 0-based index names no pizza; nothing was written.
     UnknownLine(usize),
     /// Another request already holds this member's idempotency key; nothing
-    /// was written. Its answer is read with [`stored_response`].
-    KeyTaken,
+    /// was written. Its answer is read with [`stored_placement`].
+    KeyTaken(KeyTaken<'c>),
 }
 
 /// Validates, resolves and places an order in one statement.
@@ -102,14 +90,14 @@ pub enum Placement {
 /// `fallback_zone` and the misconfiguration logged, rather than refusing every
 /// order. (Checking the zone up front against `pg_timezone_names` would read
 /// the whole time zone database on every order.)
-pub fn place(
+pub fn place<'c>(
     db: &Db,
     member_id: &str,
     order: &NewOrder,
     zone: &str,
     fallback_zone: &str,
-    idempotency: Option<Idempotency<'_>>,
-) -> Result<Placement, ApiError> {
+    claim: Option<&'c Claim>,
+) -> Result<Placement<'c>, DbError> {
     let names: Vec<Option<String>> = order.lines.iter().map(|l| Some(l.name.clone())).collect();
     let sizes: Vec<Option<String>> = order.lines.iter().map(|l| Some(l.size.clone())).collect();
     let quantities: Vec<Option<i32>> = order.lines.iter().map(|l| Some(l.quantity)).collect();
@@ -122,36 +110,36 @@ pub fn place(
             ParameterValue::ArrayStr(sizes.clone()),
             ParameterValue::ArrayInt32(quantities.clone()),
             text(zone),
-            opt(idempotency.map(|i| i.key)),
-            opt(idempotency.map(|i| i.request_hash)),
+            opt(claim.map(|c| c.key.as_str())),
+            opt(claim.map(|c| c.fingerprint.as_str())),
         ]
     };
-    let (rows, zone) = match db.try_query(PLACE_ORDER, &params(zone)) {
-        Err(e) if zone != fallback_zone && is_unknown_time_zone(&e) => {
-            let rows = db
-                .try_query(PLACE_ORDER, &params(fallback_zone))
-                .map_err(|e| db_failure(PLACE_ORDER, e))?;
-            (rows, fallback_zone)
-        }
-        result => (result.map_err(|e| db_failure(PLACE_ORDER, e))?, zone),
+    let (rows, zone) = match db.query(PLACE_ORDER, &params(zone)) {
+        Err(e) if zone != fallback_zone && is_unknown_time_zone(&e) => (
+            db.query(PLACE_ORDER, &params(fallback_zone))?,
+            fallback_zone,
+        ),
+        result => (result?, zone),
     };
-    let row = rows
-        .rows()
-        .next()
-        .ok_or_else(|| ApiError::internal("order placement returned no row"))?;
+    let row = single_row(&rows, "order placement")?;
     if !column::<bool>(&row, "branch_found")? {
         return Ok(Placement::UnknownBranch);
     }
     if let Some(line) = nullable::<i64>(&row, "missing_line") {
         return Ok(Placement::UnknownLine((line - 1) as usize));
     }
-    match nullable::<i64>(&row, "order_id") {
-        Some(order_id) => Ok(Placement::Created {
-            order_id,
-            total: column(&row, "total")?,
+    match (nullable::<i64>(&row, "order_id"), claim) {
+        (Some(order_id), _) => Ok(Placement::Created {
+            order: PlacedOrder {
+                order_id,
+                total: price(&column::<String>(&row, "total")?)?,
+            },
             zone: zone.to_owned(),
         }),
-        None => Ok(Placement::KeyTaken),
+        (None, Some(claim)) => Ok(Placement::KeyTaken(claim.taken())),
+        (None, None) => Err(DbError::Failed(
+            "order placement without a key inserted nothing".into(),
+        )),
     }
 }
 
@@ -244,43 +232,34 @@ FROM verdict v
 
 /// Whether a failure is PostgreSQL refusing a time zone name
 /// (`time zone "..." not recognized`, with or without a SQLSTATE).
-fn is_unknown_time_zone(e: &PgError) -> bool {
-    let text = format!("{e:?}");
+fn is_unknown_time_zone(e: &DbError) -> bool {
+    let text = e.to_string();
     text.contains("time zone") && text.contains("not recognized")
 }
 
-/// The answer stored for a member's idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    /// The fingerprint of the request that created it.
-    pub request_hash: String,
-    /// The order it created.
-    pub order_id: i64,
-    /// That order's total as decimal text.
-    pub total: String,
-}
-
-/// The stored answer for `(member_id, key)`, if one is committed.
-pub fn stored_response(
+/// The placement stored under a member's key, if one is committed.
+pub fn stored_placement(
     db: &Db,
     member_id: &str,
-    key: &str,
-) -> Result<Option<StoredResponse>, ApiError> {
+    claim: &Claim,
+) -> Result<Option<Stored<PlacedOrder>>, DbError> {
     let rows = db.query(
         "SELECT request_hash,
                 (response ->> 'order_id')::int8 AS order_id,
                 response ->> 'total' AS total
          FROM order_idempotency
          WHERE member_id = $1 AND idem_key = $2",
-        &[text(member_id), text(key)],
+        &[text(member_id), text(claim.key.as_str())],
     )?;
     rows.rows()
         .next()
         .map(|row| {
-            Ok(StoredResponse {
-                request_hash: column(&row, "request_hash")?,
-                order_id: column(&row, "order_id")?,
-                total: column(&row, "total")?,
+            Ok(Stored {
+                fingerprint: Fingerprint::from_stored(column(&row, "request_hash")?),
+                answer: PlacedOrder {
+                    order_id: column(&row, "order_id")?,
+                    total: price(&column::<String>(&row, "total")?)?,
+                },
             })
         })
         .transpose()

@@ -1,29 +1,15 @@
-//! The order rules, as plain functions: what a valid order request is, the
-//! `Idempotency-Key` header, the fingerprint that tells a replay from a
-//! different request, the shop's time zone and the shapes of the answers.
-//!
-//! Everything that needs the database (whether the branch and each
-//! name-and-size pair exist, prices, the shop-time `date`/`time` columns) is
-//! settled in the single placement statement of [`crate::store::order`].
+//! What a valid order request is, and its fingerprint for idempotent replays.
 
 use crate::body::Fields;
 use crate::error::ApiError;
-use crate::menu::price_number;
-use serde::Serialize;
+use crate::idempotency::Fingerprint;
+use crate::member::ID_MAX;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 /// Most lines one order may have.
 pub const MAX_LINES: usize = 50;
 /// Largest quantity of one line.
 pub const MAX_QUANTITY: i64 = 99;
-/// Longest `Idempotency-Key` accepted (`order_idempotency.idem_key` is varchar(255)).
-pub const IDEMPOTENCY_KEY_MAX: usize = 255;
-/// The shop's zone when `shop_timezone` is unset, or unknown to PostgreSQL.
-pub const DEFAULT_SHOP_TIMEZONE: &str = "Asia/Seoul";
-/// The `message` of a placed order.
-pub const PLACED_MESSAGE: &str = "order placed";
-
 /// One line of an order request: a pizza by type name and size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLine {
@@ -74,21 +60,16 @@ impl NewOrder {
         })
     }
 
-    /// The request's canonical fingerprint: SHA-256 (hex) over the parsed
-    /// branch and lines, so that key order, spacing and number spelling in
-    /// the body do not matter but any change of branch, pizza, size,
-    /// quantity or line order does.
-    pub fn fingerprint(&self) -> String {
+    /// The request's fingerprint over the parsed branch and lines, so that
+    /// key order, spacing and number spelling in the body do not matter but
+    /// any change of branch, pizza, size, quantity or line order does.
+    pub fn fingerprint(&self) -> Fingerprint {
         let lines: Vec<Value> = self
             .lines
             .iter()
             .map(|l| json!([l.name, l.size, l.quantity]))
             .collect();
-        let canonical = json!([self.branch_id, lines]).to_string();
-        Sha256::digest(canonical.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        Fingerprint::of(&json!([self.branch_id, lines]))
     }
 }
 
@@ -119,67 +100,16 @@ fn parse_line(i: usize, line: &Value) -> Result<OrderLine, ApiError> {
     })
 }
 
-/// The `Idempotency-Key` header, if sent: 1 to [`IDEMPOTENCY_KEY_MAX`]
-/// printable ASCII characters, else 400.
-pub fn idempotency_key(header: Option<&str>) -> Result<Option<&str>, ApiError> {
-    let Some(key) = header else { return Ok(None) };
-    let printable = key.bytes().all(|b| (b' '..=b'~').contains(&b));
-    if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX || !printable {
-        return Err(ApiError::bad_request(format!(
-            "`Idempotency-Key` must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters"
-        )));
+/// 403 for a member who cannot order: `orders.member_id` is varchar(50), and
+/// ids from before that limit may be longer.
+pub fn check_member_may_order(member_id: &str) -> Result<(), ApiError> {
+    if member_id.chars().count() > ID_MAX {
+        return Err(ApiError::new(
+            403,
+            "member ids longer than 50 characters cannot place orders",
+        ));
     }
-    Ok(Some(key))
-}
-
-/// The shop's time zone from the `shop_timezone` variable, [`DEFAULT_SHOP_TIMEZONE`]
-/// when unset or blank. Whether PostgreSQL knows the zone is checked in the
-/// placement statement itself.
-pub fn shop_timezone(configured: Option<String>) -> String {
-    configured
-        .map(|z| z.trim().to_owned())
-        .filter(|z| !z.is_empty())
-        .unwrap_or_else(|| DEFAULT_SHOP_TIMEZONE.to_owned())
-}
-
-/// The 201 body of a placed order, `{order_id, total, message}`; a replay
-/// rebuilds it from the stored id and total, so both answers are identical.
-pub fn placed_body(order_id: i64, total: &str) -> Result<Value, ApiError> {
-    Ok(json!({
-        "order_id": order_id,
-        "total": price_number(total)?,
-        "message": PLACED_MESSAGE,
-    }))
-}
-
-/// One element of `GET /api/order/branch/`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Branch {
-    /// `branch.bran_id`, the value orders send as `branchId`.
-    pub bran_id: String,
-    /// The display name.
-    pub bran_nm: String,
-}
-
-/// One element of `GET /api/order/myorder/`: one order line with its order's
-/// columns. Legacy rows (the data set's nullable columns, lines placed before
-/// prices were kept) show `null` where they have nothing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HistoryLine {
-    /// The order's integer id.
-    pub order_id: i64,
-    /// The branch the order was placed at.
-    pub bran_id: Option<String>,
-    /// The pizza of this line.
-    pub pizza_id: Option<String>,
-    /// How many.
-    pub quantity: Option<i32>,
-    /// Shop-time date, `YYYY-MM-DD`.
-    pub date: Option<String>,
-    /// Shop-time time of day, `HH:MM:SS`.
-    pub time: Option<String>,
-    /// The unit price at order time; `null` for legacy lines.
-    pub unit_price: Option<serde_json::Number>,
+    Ok(())
 }
 
 #[cfg(test)]
@@ -192,6 +122,15 @@ mod tests {
 
     fn line(name: &str, size: &str, quantity: Value) -> Value {
         json!({"name": name, "size": size, "quantity": quantity})
+    }
+
+    #[test]
+    fn members_with_ids_over_50_characters_may_not_order() {
+        assert!(check_member_may_order(&"m".repeat(50)).is_ok());
+        assert_eq!(
+            check_member_may_order(&"m".repeat(51)).unwrap_err().status,
+            403
+        );
     }
 
     #[test]
@@ -285,7 +224,6 @@ mod tests {
         .unwrap();
         let b = NewOrder::parse(&b).unwrap();
         assert_eq!(a.fingerprint(), b.fingerprint());
-        assert_eq!(a.fingerprint().len(), 64);
         let mut c = a.clone();
         c.lines[0].quantity = 3;
         assert_ne!(a.fingerprint(), c.fingerprint());
@@ -295,43 +233,5 @@ mod tests {
         let mut e = a.clone();
         e.lines.push(a.lines[0].clone());
         assert_ne!(a.fingerprint(), e.fingerprint());
-    }
-
-    #[test]
-    fn idempotency_keys_are_printable_ascii_up_to_255() {
-        assert_eq!(idempotency_key(None).unwrap(), None);
-        assert_eq!(
-            idempotency_key(Some("abc-123 ~")).unwrap(),
-            Some("abc-123 ~")
-        );
-        assert!(idempotency_key(Some(&"k".repeat(255))).is_ok());
-        for bad in ["", "tab\there", "é", "nul\0"] {
-            assert_eq!(
-                idempotency_key(Some(bad)).unwrap_err().status,
-                400,
-                "{bad:?}"
-            );
-        }
-        assert!(idempotency_key(Some(&"k".repeat(256))).is_err());
-    }
-
-    #[test]
-    fn shop_timezone_defaults_to_seoul() {
-        assert_eq!(shop_timezone(None), "Asia/Seoul");
-        assert_eq!(shop_timezone(Some(" ".into())), "Asia/Seoul");
-        assert_eq!(shop_timezone(Some("Europe/London".into())), "Europe/London");
-    }
-
-    #[test]
-    fn placed_body_has_an_integer_id_and_an_exact_total() {
-        let body = placed_body(42, "71.90").unwrap();
-        assert_eq!(
-            body.to_string(),
-            r#"{"message":"order placed","order_id":42,"total":71.9}"#
-        );
-        assert_eq!(
-            placed_body(1, "16.00").unwrap()["total"].to_string(),
-            "16.0"
-        );
     }
 }
