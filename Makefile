@@ -2,7 +2,8 @@
 #
 #   make up      build, start a private PostgreSQL (installed if missing), migrate, seed,
 #                and serve on http://$(LISTEN) with `spin up`, or the project's spin-host
-#   make test    unit, host fixture, end-to-end and deployment checks
+#   make test    lints (fmt, clippy native and wasm), unit, host fixture, end-to-end
+#                and deployment checks
 #   make bench   benchmarks (QUICK=1 for the short run)
 #   make render ENV=dev|stg|prod, make deploy ENV=..., make push REGISTRY=...  (spinkube/)
 
@@ -15,11 +16,13 @@ APP_WASM := $(shell sed -n 's/.*--release -p \([a-z0-9-]*\)".*/\1/p' spin.toml |
 TEST_WASM := e2e-chain-proxy $(shell sed -n 's/^name = "\(.*\)"/\1/p' crates/spin-host/fixtures/*/Cargo.toml)
 HOST := target/release/spin-host
 
-.PHONY: up db down deps first-build-notice build build-wasm build-native test unit-test e2e-test clean
+.PHONY: up db down deps first-build-notice build build-wasm build-native lint test unit-test e2e-test clean
 
 ## Toolchain and system packages the project needs (idempotent).
 deps:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@$(CARGO) fmt --version >/dev/null 2>&1 && $(CARGO) clippy --version >/dev/null 2>&1 || \
+	  { echo "make: rustfmt and clippy are needed: rustup component add rustfmt clippy" >&2; exit 1; }
 	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! command -v psql >/dev/null; then \
 	  echo "installing PostgreSQL (apt-get)"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
@@ -54,8 +57,14 @@ up: build db
 down:
 	bash scripts/dev-env.sh stop
 
+## Formatting and lints, native and wasm, warnings as errors.
+lint: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --release --target $(WASM_TARGET) --all-targets $(addprefix -p ,$(APP_WASM) $(TEST_WASM)) -- -D warnings
+
 ## Everything CI runs.
-test: deps
+test: deps lint
 	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
 	$(CARGO) build --release -p spin-host -p pizza-db -p pizza-bench
 	$(CARGO) test --release -p pizza -p pizza-db -p testkit -p spin-host -p pizza-e2e
