@@ -1,6 +1,9 @@
 //! Request bodies: a JSON object (or, as the Django services also accepted, an
 //! HTML form) turned into named fields, with messages that say exactly what is
 //! wrong.
+//!
+//! Text PostgreSQL cannot store is refused here, for every endpoint at once: a
+//! NUL character anywhere in the body is a 400 naming the field it is in.
 
 use crate::error::ApiError;
 use serde_json::{Map, Value};
@@ -39,6 +42,19 @@ impl Fields {
             m if m.ends_with("+json") => parse_json(body),
             _ => Err(ApiError::unsupported_media_type(content_type.unwrap_or(""))),
         }
+        .and_then(Fields::storable)
+    }
+
+    /// The fields, or 400 naming the first one that holds a NUL character.
+    fn storable(self) -> Result<Fields, ApiError> {
+        for (name, value) in &self.0 {
+            if let Some(path) = nul_path(value, name.clone(), name) {
+                return Err(ApiError::bad_request(format!(
+                    "`{path}` must not contain NUL characters"
+                )));
+            }
+        }
+        Ok(self)
     }
 
     /// A field that must be present and a string.
@@ -65,6 +81,25 @@ impl Fields {
     /// Any field as raw JSON, for structured payloads (arrays of lines).
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0.get(name)
+    }
+}
+
+/// Where in `value` (reached by `path`, under the key `key`) a NUL character
+/// is, if anywhere: `lines[0].name` and the like.
+fn nul_path(value: &Value, path: String, key: &str) -> Option<String> {
+    if key.contains('\0') {
+        return Some(path);
+    }
+    match value {
+        Value::String(s) => s.contains('\0').then_some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, format!("{path}[{i}]"), "")),
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| nul_path(v, format!("{path}.{k}"), k)),
+        _ => None,
     }
 }
 
@@ -127,6 +162,19 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("\"pw\""), "{shown}");
+    }
+
+    #[test]
+    fn nul_anywhere_is_a_400_naming_the_field() {
+        let detail = |body: &str| Fields::parse(None, body.as_bytes()).unwrap_err().detail;
+        assert!(detail(r#"{"id":"a\u0000b"}"#).contains("`id`"));
+        assert!(
+            detail(r#"{"lines":[{"name":"x"},{"name":"\u0000"}]}"#).contains("`lines[1].name`")
+        );
+        assert!(detail(r#"{"a":{"k\u0000":1}}"#).contains("`a.k"));
+        let form = Fields::parse(Some("application/x-www-form-urlencoded"), b"pw=x%00y");
+        assert!(form.unwrap_err().detail.contains("`pw`"));
+        assert!(Fields::parse(None, br#"{"id":"ok","n":[1,null,true]}"#).is_ok());
     }
 
     #[test]

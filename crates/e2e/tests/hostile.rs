@@ -1,0 +1,75 @@
+//! What a hostile client sends that PostgreSQL cannot store: every such field
+//! is a clear 400 that names it, never a 500.
+
+use pizza_e2e::{app, unique_id};
+use serde_json::json;
+
+/// Asserts a 400 whose detail names `field`.
+fn assert_names(r: &pizza_e2e::Resp, field: &str) {
+    let detail = r.assert_error(400);
+    assert!(detail.contains(field), "{field} not named in {detail:?}");
+}
+
+#[test]
+fn nul_in_any_json_field_is_a_400_naming_it() {
+    let (_, _, token) = app().member("nul");
+    let cases = [
+        (
+            "/api/login/",
+            json!({"id": "a\u{0}b", "pw": "password1"}),
+            "id",
+        ),
+        (
+            "/api/login/",
+            json!({"id": "alice", "pw": "pass\u{0}word"}),
+            "pw",
+        ),
+        (
+            "/api/login/register/",
+            json!({"id": unique_id("n"), "pw": "password1", "name": "N\u{0}"}),
+            "name",
+        ),
+        (
+            "/api/menu/get_pizza_id/",
+            json!({"pizza_nm": "The Greek Pizza\u{0}", "size": "M"}),
+            "pizza_nm",
+        ),
+        (
+            "/api/order/",
+            json!({"branchId": "B\u{0}", "lines": [{"name": "The Greek Pizza", "size": "M", "quantity": 1}]}),
+            "branchId",
+        ),
+        (
+            "/api/order/",
+            json!({"branchId": "1", "lines": [{"name": "The Greek\u{0} Pizza", "size": "M", "quantity": 1}]}),
+            "lines[0].name",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let r = app().post(path, &body, Some(&token));
+        assert_names(&r, field);
+    }
+}
+
+#[test]
+fn nul_in_a_form_field_is_a_400_naming_it() {
+    let r = app().request(
+        "POST",
+        "/api/login/",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(b"id=a%00b&pw=password1"),
+    );
+    assert_names(&r, "id");
+}
+
+#[test]
+fn unpaired_surrogates_are_refused_by_the_json_reader() {
+    // JSON may spell a lone surrogate, which no UTF-8 text column can hold.
+    let r = app().request(
+        "POST",
+        "/api/login/",
+        &[("content-type", "application/json")],
+        Some(br#"{"id": "a\ud800b", "pw": "password1"}"#),
+    );
+    r.assert_error(400);
+}
