@@ -3,21 +3,28 @@
 //! (variables, templates, component compilation), so errors surface at start.
 
 use crate::allowed_hosts::AllowedHosts;
-use crate::bindings::Host_ as Host;
 use crate::cache;
+use crate::http_util::empty;
+use crate::instance::{self, Invocation};
 use crate::manifest::{Manifest, RouteDecl};
-use crate::pg::PgPools;
+use crate::outbound_http::{LocalApp, OutboundHttpInstanceState, ResponseFuture};
+use crate::pg::{PgInstanceState, PgPools};
 use crate::routing::{Route, Router};
-use crate::state::HostState;
-use crate::variables::AppVariables;
+use crate::state::{HostState, new_linker};
+use crate::variables::{AppVariables, VariablesInstanceState};
 use anyhow::{Context, Result, anyhow};
+use bytes::Bytes;
+use http::StatusCode;
+use hyper::body::Body;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi_http::bindings::ProxyPre;
+use wasmtime_wasi_http::bindings::http::types::ErrorCode;
+use wasmtime_wasi_http::body::HyperOutgoingBody;
 
 /// Runtime options that are not part of the manifest.
 #[derive(Debug, Clone)]
@@ -34,10 +41,12 @@ pub struct AppConfig {
 pub struct ComponentInfo {
     /// Component id from the manifest.
     pub id: String,
-    /// Component variables with templates already expanded.
-    pub variables: HashMap<String, String>,
-    /// Parsed `allowed_outbound_hosts`.
-    pub allowed_hosts: AllowedHosts,
+    /// Component variables with templates already expanded (shared with
+    /// every instance's variables state).
+    pub variables: Arc<HashMap<String, String>>,
+    /// Parsed `allowed_outbound_hosts` (shared with every instance's
+    /// PostgreSQL and outbound HTTP state).
+    pub allowed_hosts: Arc<AllowedHosts>,
     /// Guest environment variables.
     pub environment: Vec<(String, String)>,
     /// Pre-linked component exporting `wasi:http/incoming-handler`.
@@ -104,8 +113,8 @@ impl App {
                 })?;
             let info = ComponentInfo {
                 id: id.clone(),
-                variables,
-                allowed_hosts,
+                variables: Arc::new(variables),
+                allowed_hosts: Arc::new(allowed_hosts),
                 environment: decl.environment.clone().into_iter().collect(),
                 pre,
             };
@@ -138,6 +147,71 @@ impl App {
             listen_addr: OnceLock::new(),
         }))
     }
+
+    /// Runs `req` on a fresh instance of `component` (one of this app's).
+    pub async fn invoke<B>(
+        self: &Arc<Self>,
+        component: &ComponentInfo,
+        req: hyper::Request<B>,
+    ) -> Result<Invocation>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<ErrorCode>,
+    {
+        instance::invoke(&component.pre, self.instance_state(component), req).await
+    }
+
+    /// The store data of a new instance of `component`: each host interface
+    /// gets only its part of the app and the component.
+    fn instance_state(self: &Arc<Self>, component: &ComponentInfo) -> HostState {
+        HostState::new(
+            &component.id,
+            &component.environment,
+            self.config.max_instance_memory,
+            PgInstanceState::new(
+                self.pg_pools.clone(),
+                component.id.clone(),
+                component.allowed_hosts.clone(),
+                self.config.strict_tx,
+            ),
+            VariablesInstanceState::new(component.id.clone(), component.variables.clone()),
+            OutboundHttpInstanceState::new(component.allowed_hosts.clone(), self.clone()),
+        )
+    }
+}
+
+/// Outbound HTTP's view of the app: relative URLs go to its listener and
+/// `*.spin.internal` requests to a fresh instance of the named component.
+impl LocalApp for App {
+    fn listen_addr(&self) -> Option<SocketAddr> {
+        self.listen_addr.get().copied()
+    }
+
+    fn dispatch(
+        self: Arc<Self>,
+        id: &str,
+        request: hyper::Request<HyperOutgoingBody>,
+    ) -> Option<ResponseFuture> {
+        let target = self.components.get(id).cloned()?;
+        Some(Box::pin(async move {
+            match self.invoke(&target, request).await {
+                Ok(inv) => {
+                    tokio::spawn(async move {
+                        if let Ok(Err(e)) = inv.task.await {
+                            eprintln!(
+                                "ERROR spin_trigger_http::server: Error processing request: {e:?}"
+                            );
+                        }
+                    });
+                    inv.response
+                }
+                Err(e) => {
+                    eprintln!("ERROR spin_trigger_http::server: Error processing request: {e:?}");
+                    empty(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            }
+        }))
+    }
 }
 
 fn configure_error(e: anyhow::Error) -> anyhow::Error {
@@ -167,7 +241,7 @@ fn new_engine() -> Result<Engine> {
     Ok(Engine::new(&config)?)
 }
 
-/// Interfaces the linker implements; everything else is stubbed with traps.
+/// Interfaces [`new_linker`] implements; everything else is stubbed with traps.
 fn is_implemented(name: &str) -> bool {
     const WASI_P2: [&str; 7] = [
         "cli",
@@ -227,13 +301,4 @@ fn stub_unimplemented_imports(
         }
     }
     Ok(())
-}
-
-/// Linker with WASI p2, wasi:http and the Spin interfaces.
-fn new_linker(engine: &Engine) -> Result<Linker<HostState>> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::add_only_http_to_linker_async(&mut linker)?;
-    Host::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
-    Ok(linker)
 }

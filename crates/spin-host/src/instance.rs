@@ -1,15 +1,15 @@
 //! Running one request through a fresh component instance, shared by the
-//! HTTP listener and in-process `<id>.spin.internal` dispatch.
+//! HTTP listener and in-process `<id>.spin.internal` dispatch (both reach it
+//! through `app::App::invoke`, which builds the instance's state).
 
-use crate::app::{App, ComponentInfo};
 use crate::state::HostState;
 use anyhow::{Result, anyhow};
 use bytes::Bytes;
 use hyper::body::Body;
-use std::sync::Arc;
 use tokio::task::JoinHandle;
 use wasmtime::Store;
 use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::bindings::ProxyPre;
 use wasmtime_wasi_http::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::body::HyperOutgoingBody;
 
@@ -23,26 +23,24 @@ pub struct Invocation {
     pub task: JoinHandle<Result<bool>>,
 }
 
-/// Instantiates `component` and hands it `req`. Errors when the guest failed
-/// before producing a response (trap, panic, missing `set`).
+/// Instantiates the pre-linked component `pre` with store data `state` and
+/// hands it `req`. Errors when the guest failed before producing a response
+/// (trap, panic, missing `set`).
 pub async fn invoke<B>(
-    app: &Arc<App>,
-    component: &Arc<ComponentInfo>,
+    pre: &ProxyPre<HostState>,
+    state: HostState,
     req: hyper::Request<B>,
 ) -> Result<Invocation>
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<ErrorCode>,
 {
-    let mut store = Store::new(
-        component.pre.engine(),
-        HostState::new(app.clone(), component.clone()),
-    );
+    let mut store = Store::new(pre.engine(), state);
     store.limiter(|s| &mut s.limits);
     let req = store.data_mut().new_incoming_request(Scheme::Http, req)?;
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let out = store.data_mut().new_response_outparam(sender)?;
-    let pre = component.pre.clone();
+    let pre = pre.clone();
     let task = tokio::spawn(async move {
         let result = async {
             let proxy = pre.instantiate_async(&mut store).await?;
@@ -53,7 +51,7 @@ where
             anyhow::Ok(())
         }
         .await;
-        let leaked = store.data_mut().pg.release_all().await;
+        let leaked = store.data_mut().release_connections().await;
         result.map(|()| leaked)
     });
     match receiver.await {

@@ -1,11 +1,30 @@
 //! `spin-host`: runs a Spin 3.6 HTTP application from its `spin.toml` on
 //! wasmtime, for environments where the Spin CLI is not installed.
+//!
+//! Modules form layers; each imports only modules of lower layers (check with
+//! `grep -o 'crate::[a-z_]*'`), so there are no import cycles:
+//!
+//! 1. leaves: `manifest`, `routing`, `allowed_hosts`, `logging`, `cache`,
+//!    `bindings`;
+//! 2. `http_util` (routing);
+//! 3. the host interfaces, each with its own per-instance state, as Spin's
+//!    factors: `pg` (allowed_hosts, bindings), `variables` (bindings,
+//!    manifest), `outbound_http` (allowed_hosts, http_util, routing);
+//!    `cli` (variables);
+//! 4. `state`, the store data made of those parts (logging, pg, variables,
+//!    outbound_http);
+//! 5. `instance` (state);
+//! 6. `app` (everything below; it implements `outbound_http::LocalApp`, the
+//!    view of the app that `*.spin.internal` chaining needs);
+//! 7. `trigger` (app, http_util, instance, logging, routing);
+//! 8. `main`.
 
 mod allowed_hosts;
 mod app;
 mod bindings;
 mod cache;
 mod cli;
+mod http_util;
 mod instance;
 mod logging;
 mod manifest;

@@ -2,38 +2,76 @@
 //! in-process dispatch of `http://<component-id>.spin.internal/...` (service
 //! chaining), relative URLs routed through the app's own listener, and plain
 //! outbound requests for everything else that is allowed.
+//!
+//! Its per-instance state, [`OutboundHttpInstanceState`], holds the
+//! component's allow-list and a [`LocalApp`]: the application seen through a
+//! trait, because the app (built from instances whose state includes this
+//! module's) sits above it, as Spin's trigger implements the outbound HTTP
+//! factor's request interceptor.
 
-use crate::allowed_hosts::log_denied;
-use crate::instance;
+use crate::allowed_hosts::{AllowedHosts, log_denied};
+use crate::http_util::prepare_request;
 use crate::routing::RouteMatch;
-use crate::state::HostState;
-use crate::trigger::{empty, prepare_request};
-use http::StatusCode;
-use wasmtime::component::ResourceTable;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use wasmtime_wasi_http::HttpResult;
 use wasmtime_wasi_http::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::body::HyperOutgoingBody;
 use wasmtime_wasi_http::types::{
     HostFutureIncomingResponse, IncomingResponse, OutgoingRequestConfig, default_send_request,
 };
-use wasmtime_wasi_http::{HttpResult, WasiHttpCtx, WasiHttpView};
 
 const INTERNAL_SUFFIX: &str = ".spin.internal";
 
-impl WasiHttpView for HostState {
-    fn ctx(&mut self) -> &mut WasiHttpCtx {
-        &mut self.http
+/// The response of a component run in process, as [`LocalApp::dispatch`]
+/// hands it back (boxed, so that [`LocalApp`] can be a trait object).
+pub type ResponseFuture = Pin<Box<dyn Future<Output = hyper::Response<HyperOutgoingBody>> + Send>>;
+
+/// The running application as outbound HTTP needs it: the address of its
+/// listener (relative URLs) and its components (`*.spin.internal` chaining).
+/// Implemented by `app::App`.
+pub trait LocalApp: Send + Sync {
+    /// The address the app's listener is bound to, once it is bound.
+    fn listen_addr(&self) -> Option<SocketAddr>;
+
+    /// Prepares running `request` on a fresh instance of component `id`, in
+    /// process; `None` when the app has no such component. The future
+    /// resolves to the component's response, or to an empty `500` when the
+    /// guest failed before responding.
+    fn dispatch(
+        self: Arc<Self>,
+        id: &str,
+        request: hyper::Request<HyperOutgoingBody>,
+    ) -> Option<ResponseFuture>;
+}
+
+/// What outbound HTTP needs in one instance: the component's allow-list and
+/// the application it belongs to.
+pub struct OutboundHttpInstanceState {
+    /// The component's `allowed_outbound_hosts`.
+    allowed_hosts: Arc<AllowedHosts>,
+    /// The application, for relative URLs and `*.spin.internal` chaining.
+    app: Arc<dyn LocalApp>,
+}
+
+impl OutboundHttpInstanceState {
+    /// State for an instance of a component of `app` whose outbound requests
+    /// must be allowed by `allowed_hosts`.
+    pub fn new(allowed_hosts: Arc<AllowedHosts>, app: Arc<dyn LocalApp>) -> Self {
+        OutboundHttpInstanceState { allowed_hosts, app }
     }
 
-    fn table(&mut self) -> &mut ResourceTable {
-        &mut self.table
-    }
-
-    fn send_request(
-        &mut self,
+    /// `WasiHttpView::send_request` for this instance: enforces the
+    /// allow-list, and sends the request through the app's listener (relative
+    /// URLs), to another component in process (`*.spin.internal`), or out.
+    pub fn send_request(
+        &self,
         mut request: hyper::Request<HyperOutgoingBody>,
         mut config: OutgoingRequestConfig,
     ) -> HttpResult<HostFutureIncomingResponse> {
-        let allowed = &self.component.allowed_hosts;
+        let allowed = &self.allowed_hosts;
         // A relative URL arrives without authority or with an empty host.
         let authority = request
             .uri()
@@ -42,13 +80,7 @@ impl WasiHttpView for HostState {
             .cloned();
         let Some(authority) = authority else {
             // Relative URL: a request to this application, through its listener.
-            let Some(addr) = self
-                .app
-                .listen_addr
-                .get()
-                .copied()
-                .filter(|_| allowed.allows_self())
-            else {
+            let Some(addr) = self.app.listen_addr().filter(|_| allowed.allows_self()) else {
                 log_denied("http://self");
                 return Err(ErrorCode::HttpRequestDenied.into());
             };
@@ -62,7 +94,7 @@ impl WasiHttpView for HostState {
                 .path_and_query()
                 .map(|p| p.as_str())
                 .unwrap_or("/");
-            let uri = format!("http://{}{pq}", std::net::SocketAddr::new(ip, addr.port()));
+            let uri = format!("http://{}{pq}", SocketAddr::new(ip, addr.port()));
             *request.uri_mut() = uri.parse().map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
             config.use_tls = false;
             return Ok(default_send_request(request, config));
@@ -79,10 +111,6 @@ impl WasiHttpView for HostState {
             return Err(ErrorCode::HttpRequestDenied.into());
         }
         if let Some(id) = host.strip_suffix(INTERNAL_SUFFIX) {
-            let Some(target) = self.app.components.get(id).cloned() else {
-                return Err(ErrorCode::HttpRequestDenied.into());
-            };
-            let app = self.app.clone();
             let pq = request
                 .uri()
                 .path_and_query()
@@ -101,28 +129,13 @@ impl WasiHttpView for HostState {
             let uri = request.uri().clone();
             let mut request = prepare_request(request, &m, &full_url, "0.0.0.0:0");
             *request.uri_mut() = uri;
+            let Some(response) = self.app.clone().dispatch(id, request) else {
+                return Err(ErrorCode::HttpRequestDenied.into());
+            };
             let between_bytes_timeout = config.between_bytes_timeout;
             let handle = wasmtime_wasi::runtime::spawn(async move {
-                let resp = match instance::invoke(&app, &target, request).await {
-                    Ok(inv) => {
-                        tokio::spawn(async move {
-                            if let Ok(Err(e)) = inv.task.await {
-                                eprintln!(
-                                    "ERROR spin_trigger_http::server: Error processing request: {e:?}"
-                                );
-                            }
-                        });
-                        inv.response
-                    }
-                    Err(e) => {
-                        eprintln!(
-                            "ERROR spin_trigger_http::server: Error processing request: {e:?}"
-                        );
-                        empty(StatusCode::INTERNAL_SERVER_ERROR)
-                    }
-                };
                 Ok(Ok(IncomingResponse {
-                    resp,
+                    resp: response.await,
                     worker: None,
                     between_bytes_timeout,
                 }))

@@ -3,7 +3,8 @@
 //! writes the access log and shuts down gracefully.
 
 use crate::app::App;
-use crate::instance::{self, Invocation};
+use crate::http_util::{empty, prepare_request};
+use crate::instance::Invocation;
 use crate::logging::AccessLog;
 use crate::routing::RouteMatch;
 use anyhow::Result;
@@ -18,13 +19,6 @@ use std::time::Instant;
 use tokio::net::TcpListener;
 use wasmtime_wasi_http::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::body::HyperOutgoingBody;
-
-/// Builds an empty-bodied response.
-pub fn empty(status: StatusCode) -> Response<HyperOutgoingBody> {
-    let mut r = Response::new(Empty::new().map_err(|e| match e {}).boxed_unsync());
-    *r.status_mut() = status;
-    r
-}
 
 fn full(status: StatusCode, body: impl Into<Bytes>) -> Response<HyperOutgoingBody> {
     let mut r = Response::new(
@@ -146,39 +140,6 @@ fn info(app: &App) -> Response<HyperOutgoingBody> {
     r
 }
 
-/// Adds the `spin-*` headers and makes the URI absolute, as the component sees it.
-pub fn prepare_request<B>(
-    mut req: Request<B>,
-    m: &RouteMatch,
-    full_url: &str,
-    client_addr: &str,
-) -> Request<B> {
-    let headers = req.headers_mut();
-    headers.remove(header::HOST);
-    let mut set = |name: &str, value: &str| {
-        if let (Ok(n), Ok(v)) = (
-            header::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            headers.insert(n, v);
-        }
-    };
-    set("spin-full-url", full_url);
-    set("spin-path-info", &m.path_info);
-    set("spin-matched-route", &m.matched_route);
-    set("spin-component-route", &m.component_route);
-    set("spin-raw-component-route", &m.raw_route);
-    set("spin-base-path", "/");
-    set("spin-client-addr", client_addr);
-    for (name, value) in &m.params {
-        set(&format!("spin-path-match-{name}"), value);
-    }
-    if let Ok(uri) = full_url.parse() {
-        *req.uri_mut() = uri;
-    }
-    req
-}
-
 async fn run(
     app: &Arc<App>,
     m: &RouteMatch,
@@ -203,7 +164,7 @@ async fn run(
     let Some(component) = app.components.get(&m.component) else {
         return empty(StatusCode::NOT_FOUND);
     };
-    match instance::invoke(app, component, req).await {
+    match app.invoke(component, req).await {
         Ok(inv) if app.config.strict_tx => strict_response(&m.component, inv).await,
         Ok(Invocation { response, task }) => {
             tokio::spawn(async move {

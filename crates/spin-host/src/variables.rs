@@ -1,13 +1,16 @@
 //! Application variables: resolving them from the providers Spin uses
 //! (`--variable` > `SPIN_VARIABLE_*` env > `.env` file > manifest default),
-//! expanding `{{ name }}` templates, and the guest-facing `get` interface.
+//! expanding `{{ name }}` templates, and the guest-facing `get` interface,
+//! served by its own per-instance state ([`VariablesInstanceState`]) as in
+//! Spin's variables factor.
 
 use crate::bindings::fermyon::spin::variables as v2;
 use crate::manifest::VariableDecl;
-use crate::state::HostState;
 use anyhow::{Result, anyhow, bail};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
+use wasmtime::component::{HasSelf, Linker};
 
 /// Resolved application variables (`[variables]`), name → value.
 #[derive(Debug, Default)]
@@ -127,14 +130,42 @@ fn check_name(name: &str) -> Result<(), String> {
     Err(format!("{name:?}: {problem}"))
 }
 
-impl v2::Host for HostState {
+/// What `fermyon:spin/variables` needs in one instance: the component's id
+/// (for the `Undefined` text) and its variables, templates already expanded.
+pub struct VariablesInstanceState {
+    /// Component id, named in the `Undefined` error text.
+    component: String,
+    /// The component's variables, name → value.
+    variables: Arc<HashMap<String, String>>,
+}
+
+impl VariablesInstanceState {
+    /// State for an instance of `component`, whose variables are `variables`.
+    pub fn new(
+        component: String,
+        variables: Arc<HashMap<String, String>>,
+    ) -> VariablesInstanceState {
+        VariablesInstanceState {
+            component,
+            variables,
+        }
+    }
+}
+
+/// Links `fermyon:spin/variables@2.0.0` into `linker`, served by the
+/// [`VariablesInstanceState`] that `get` projects out of the store data `T`.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut VariablesInstanceState,
+) -> wasmtime::Result<()> {
+    v2::add_to_linker::<T, HasSelf<VariablesInstanceState>>(linker, get)
+}
+
+impl v2::Host for VariablesInstanceState {
     async fn get(&mut self, name: String) -> Result<String, v2::Error> {
         check_name(&name).map_err(v2::Error::InvalidName)?;
-        self.component.variables.get(&name).cloned().ok_or_else(|| {
-            v2::Error::Undefined(format!(
-                "no variable for {:?}.{:?}",
-                self.component.id, name
-            ))
+        self.variables.get(&name).cloned().ok_or_else(|| {
+            v2::Error::Undefined(format!("no variable for {:?}.{:?}", self.component, name))
         })
     }
 }

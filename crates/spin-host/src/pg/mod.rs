@@ -2,17 +2,20 @@
 //! (shared by all components, reset with deadpool's `Clean` batch on reuse),
 //! the allow-list check, queries with Spin's error mapping, and the project's
 //! strict transaction mode.
+//!
+//! Like Spin's outbound-pg factor, the interface is served by its own
+//! per-instance state, [`PgInstanceState`], which holds only what PostgreSQL
+//! needs; the store data embeds it and [`add_to_linker`] projects to it.
 
 // The WIT `error` type is large by design; it is returned as-is to the guest.
 #![allow(clippy::result_large_err)]
 
 mod types;
 
-use crate::allowed_hosts::log_denied;
+use crate::allowed_hosts::{AllowedHosts, log_denied};
 use crate::bindings::spin::postgres::postgres::{
-    self as pg, DbError, Error, ParameterValue, QueryError, RowSet,
+    self as pg, Connection, DbError, Error, ParameterValue, QueryError, RowSet,
 };
-use crate::state::HostState;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures_util::TryStreamExt;
 use std::collections::HashMap;
@@ -21,13 +24,10 @@ use tokio_postgres::NoTls;
 use tokio_postgres::config::Host as PgHost;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use wasmtime::component::Resource;
+use wasmtime::component::{HasSelf, Linker, Resource};
 
 /// Max connections per connection-string pool (as in Spin).
 const POOL_SIZE: usize = 64;
-
-/// Marker type for the `connection` resource; the real state lives in [`PgState`].
-pub struct Connection;
 
 /// Connection pools keyed by the exact connection string.
 #[derive(Default)]
@@ -53,22 +53,48 @@ impl PgPools {
     }
 }
 
-/// The PostgreSQL connections of one instance.
-pub struct PgState {
+/// What `spin:postgres` needs in one instance: the app's shared pools, the
+/// component's id (strict-mode reports) and allow-list, the strict mode flag,
+/// and the instance's open connections, keyed by their resource handles.
+pub struct PgInstanceState {
+    /// The app's pools, shared by all components.
     pools: Arc<PgPools>,
+    /// Component id, named in strict-mode reports.
     component: String,
+    /// The component's `allowed_outbound_hosts`.
+    allowed_hosts: Arc<AllowedHosts>,
+    /// Strict transaction mode (`SPIN_HOST_STRICT_TX`).
     strict_tx: bool,
+    /// Open connections by the rep of their `connection` resource.
     connections: HashMap<u32, Object>,
+    /// The rep the next opened connection gets.
     next_id: u32,
+    /// Whether a released connection was inside a transaction (strict mode).
     leaked: bool,
 }
 
-impl PgState {
-    /// Empty state for an instance of `component`.
-    pub fn new(pools: Arc<PgPools>, component: String, strict_tx: bool) -> PgState {
-        PgState {
+/// Links `spin:postgres/postgres@4.0.0` into `linker`, served by the
+/// [`PgInstanceState`] that `get` projects out of the store data `T`.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut PgInstanceState,
+) -> wasmtime::Result<()> {
+    pg::add_to_linker::<T, HasSelf<PgInstanceState>>(linker, get)
+}
+
+impl PgInstanceState {
+    /// Empty state for an instance of `component`, whose connections come
+    /// from `pools` and must be allowed by `allowed_hosts`.
+    pub fn new(
+        pools: Arc<PgPools>,
+        component: String,
+        allowed_hosts: Arc<AllowedHosts>,
+        strict_tx: bool,
+    ) -> PgInstanceState {
+        PgInstanceState {
             pools,
             component,
+            allowed_hosts,
             strict_tx,
             connections: HashMap::new(),
             next_id: 1,
@@ -130,7 +156,7 @@ async fn in_transaction(client: &Object) -> bool {
 }
 
 /// Checks the connection string's hosts against `allowed_outbound_hosts`.
-fn ensure_allowed(state: &HostState, address: &str) -> Result<(), Error> {
+fn ensure_allowed(allowed_hosts: &AllowedHosts, address: &str) -> Result<(), Error> {
     let config: tokio_postgres::Config = address
         .parse()
         .map_err(|e: tokio_postgres::Error| Error::ConnectionFailed(e.to_string()))?;
@@ -147,11 +173,7 @@ fn ensure_allowed(state: &HostState, address: &str) -> Result<(), Error> {
                     Some(p) => format!("{h}:{p}"),
                     None => h.clone(),
                 };
-                if !state
-                    .component
-                    .allowed_hosts
-                    .allows("postgres", h, port.copied())
-                {
+                if !allowed_hosts.allows("postgres", h, port.copied()) {
                     log_denied(&format!("postgres://{url}"));
                     return Err(Error::ConnectionFailed(format!(
                         "address postgres://{url} is not permitted"
@@ -218,13 +240,12 @@ fn refs(params: &[types::SqlParam]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
-impl pg::Host for HostState {}
+impl pg::Host for PgInstanceState {}
 
-impl pg::HostConnection for HostState {
+impl pg::HostConnection for PgInstanceState {
     async fn open(&mut self, address: String) -> Result<Resource<Connection>, Error> {
-        ensure_allowed(self, &address)?;
+        ensure_allowed(&self.allowed_hosts, &address)?;
         let pool = self
-            .pg
             .pools
             .get_or_create(&address)
             .map_err(|e| Error::ConnectionFailed(format!("{e:?}")))?;
@@ -232,9 +253,9 @@ impl pg::HostConnection for HostState {
             .get()
             .await
             .map_err(|e| Error::ConnectionFailed(format!("{:?}", anyhow::Error::from(e))))?;
-        let id = self.pg.next_id;
-        self.pg.next_id += 1;
-        self.pg.connections.insert(id, client);
+        let id = self.next_id;
+        self.next_id += 1;
+        self.connections.insert(id, client);
         Ok(Resource::new_own(id))
     }
 
@@ -247,7 +268,7 @@ impl pg::HostConnection for HostState {
         statement: String,
         params_in: Vec<ParameterValue>,
     ) -> Result<RowSet, Error> {
-        let client = self.pg.client(&conn)?;
+        let client = self.client(&conn)?;
         let params = params(&params_in)?;
         let stream = client
             .query_raw(statement.as_str(), refs(&params))
@@ -277,7 +298,7 @@ impl pg::HostConnection for HostState {
         statement: String,
         params_in: Vec<ParameterValue>,
     ) -> Result<u64, Error> {
-        let client = self.pg.client(&conn)?;
+        let client = self.client(&conn)?;
         let params = params(&params_in)?;
         client
             .execute(statement.as_str(), &refs(&params))
@@ -286,8 +307,8 @@ impl pg::HostConnection for HostState {
     }
 
     async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
-        if let Some(client) = self.pg.connections.remove(&conn.rep()) {
-            self.pg.release(client).await;
+        if let Some(client) = self.connections.remove(&conn.rep()) {
+            self.release(client).await;
         }
         Ok(())
     }
