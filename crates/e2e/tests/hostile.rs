@@ -1,7 +1,8 @@
 //! What a hostile client sends that PostgreSQL cannot store: every such field
 //! is a clear 400 that names it, never a 500.
 
-use pizza_e2e::{app, unique_id};
+use pizza_e2e::tokens::{hs256, now};
+use pizza_e2e::{JWT_SECRET, app, unique_id};
 use serde_json::json;
 
 /// Asserts a 400 whose detail names `field`.
@@ -72,4 +73,45 @@ fn unpaired_surrogates_are_refused_by_the_json_reader() {
         Some(br#"{"id": "a\ud800b", "pw": "password1"}"#),
     );
     r.assert_error(400);
+}
+
+/// A token signed with the app's key, with the given claims.
+fn signed(member: &str, iat: Option<u64>, exp: u64) -> String {
+    let mut claims = json!({"member_id": member, "exp": exp, "jti": unique_id("jti")});
+    if let Some(iat) = iat {
+        claims["iat"] = json!(iat);
+    }
+    hs256(&claims.to_string(), JWT_SECRET)
+}
+
+#[test]
+fn a_token_revoked_in_its_leeway_minute_stays_revoked() {
+    let (id, _, other) = app().member("leeway");
+    // Expired 30 s ago: still inside the one-minute clock-skew leeway.
+    let token = signed(&id, Some(now() - 3570), now() - 30);
+    assert_eq!(app().get("/api/order/myorder/", Some(&token)).status, 200);
+    assert_eq!(app().get("/api/login/logout/", Some(&token)).status, 200);
+    app()
+        .get("/api/order/myorder/", Some(&token))
+        .assert_error(401);
+    // Somebody else's logout purges expired revocations; ours must survive it.
+    assert_eq!(app().get("/api/login/logout/", Some(&other)).status, 200);
+    app()
+        .get("/api/order/myorder/", Some(&token))
+        .assert_error(401);
+}
+
+#[test]
+fn tokens_need_iat_and_a_lifetime_of_at_most_an_hour() {
+    let (id, _, _) = app().member("lifetime");
+    let no_iat = signed(&id, None, now() + 600);
+    app()
+        .get("/api/order/myorder/", Some(&no_iat))
+        .assert_error(401);
+    let a_year = signed(&id, Some(now()), now() + 365 * 86400);
+    app()
+        .get("/api/order/myorder/", Some(&a_year))
+        .assert_error(401);
+    let an_hour = signed(&id, Some(now()), now() + 3600);
+    assert_eq!(app().get("/api/order/myorder/", Some(&an_hour)).status, 200);
 }

@@ -2,8 +2,9 @@
 //!
 //! Claims are exactly `member_id`, `iat`, `exp` (one hour) and `jti`: no `aud`
 //! or `iss`, which PyJWT would reject during the migration, and no `nbf`.
-//! Verification requires `exp` and `jti`, accepts only HS256 (so `none` and
-//! every other algorithm fail), and tolerates one minute of clock skew.
+//! Verification requires `iat`, `exp` and `jti`, refuses a lifetime (`exp` −
+//! `iat`) over one hour, accepts only HS256 (so `none` and every other
+//! algorithm fail), and tolerates one minute of clock skew.
 //!
 //! In Django coexistence mode ([`TokenKey::accepting_django_tokens`]) a token
 //! the Django login issued (`member_id`, `iat`, `exp`, no `jti`) is accepted
@@ -22,6 +23,10 @@ pub const MIN_SECRET_BYTES: usize = 32;
 
 /// Clock skew tolerated between the pods that issue and verify tokens.
 const CLOCK_SKEW_SECS: u64 = 60;
+
+/// Kept on top of `exp` and the clock skew before a revocation may be purged,
+/// so that no revoked token outlives its revocation on any pod.
+const REVOCATION_MARGIN_SECS: u64 = 60;
 
 /// The longest a Django-issued token is honoured after its `iat`, whatever its
 /// `exp` says (the Django login's `JWT_ACCESS_TTL_SECONDS` defaults to one hour).
@@ -68,8 +73,9 @@ pub struct VerifiedToken {
     /// The key of the revocation list: the token's `jti`, or for a Django
     /// token (no `jti`) `dj:` and a digest of its member and `iat`.
     pub revocation_id: String,
-    /// `exp` in Unix seconds: how long a revocation must be kept.
-    pub expires_at: u64,
+    /// Unix seconds until which a revocation of this token must be kept: its
+    /// `exp`, plus the clock skew it is accepted within, plus a margin.
+    pub revoke_until: u64,
 }
 
 /// A freshly issued token. Its `Debug` hides the token itself.
@@ -149,25 +155,26 @@ impl TokenKey {
                 _ => TokenError::Invalid,
             })?;
         let expires_at = claims.expires_at.ok_or(TokenError::Invalid)?.as_secs();
+        let issued_at = claims.issued_at.ok_or(TokenError::Invalid)?.as_secs();
         let member_id = claims.custom.member_id;
         if member_id.is_empty() {
             return Err(TokenError::Invalid);
         }
-        let revocation_id = match claims.jwt_id.filter(|j| !j.is_empty()) {
-            Some(jti) => jti,
-            None if self.accept_django_tokens => {
-                let issued_at = claims.issued_at.ok_or(TokenError::Invalid)?.as_secs();
-                if expires_at.saturating_sub(issued_at) > DJANGO_TOKEN_MAX_TTL_SECS {
-                    return Err(TokenError::Invalid);
-                }
-                django_revocation_id(&member_id, issued_at)
-            }
+        let (revocation_id, max_lifetime) = match claims.jwt_id.filter(|j| !j.is_empty()) {
+            Some(jti) => (jti, TOKEN_TTL_SECS),
+            None if self.accept_django_tokens => (
+                django_revocation_id(&member_id, issued_at),
+                DJANGO_TOKEN_MAX_TTL_SECS,
+            ),
             None => return Err(TokenError::Invalid),
         };
+        if expires_at.saturating_sub(issued_at) > max_lifetime {
+            return Err(TokenError::Invalid);
+        }
         Ok(VerifiedToken {
             member_id,
             revocation_id,
-            expires_at,
+            revoke_until: expires_at + CLOCK_SKEW_SECS + REVOCATION_MARGIN_SECS,
         })
     }
 }
@@ -304,7 +311,7 @@ mod tests {
     }
 
     #[test]
-    fn exp_and_jti_are_required() {
+    fn iat_exp_and_jti_are_required_and_the_lifetime_bounded() {
         let key = TokenKey::new(SECRET).unwrap();
         let header = r#"{"alg":"HS256","typ":"JWT"}"#;
         let no_exp = sign_raw(header, r#"{"member_id":"alice","jti":"x"}"#, SECRET);
@@ -315,7 +322,7 @@ mod tests {
             SECRET,
         );
         assert_eq!(key.verify(&no_jti), Err(TokenError::Invalid));
-        let good = sign_raw(
+        let no_iat = sign_raw(
             header,
             &format!(
                 r#"{{"member_id":"alice","exp":{},"jti":"j1"}}"#,
@@ -323,7 +330,29 @@ mod tests {
             ),
             SECRET,
         );
-        assert_eq!(key.verify(&good).unwrap().member_id, "alice");
+        assert_eq!(key.verify(&no_iat), Err(TokenError::Invalid));
+        let too_long = sign_raw(
+            header,
+            &format!(
+                r#"{{"member_id":"alice","iat":{},"exp":{},"jti":"j1"}}"#,
+                now(),
+                now() + 3601
+            ),
+            SECRET,
+        );
+        assert_eq!(key.verify(&too_long), Err(TokenError::Invalid));
+        let good = sign_raw(
+            header,
+            &format!(
+                r#"{{"member_id":"alice","iat":{},"exp":{},"jti":"j1"}}"#,
+                now(),
+                now() + 600
+            ),
+            SECRET,
+        );
+        let v = key.verify(&good).unwrap();
+        assert_eq!(v.member_id, "alice");
+        assert_eq!(v.revoke_until, now() + 600 + 120);
     }
 
     /// What the Django login's `_issue_token` signs (PyJWT, HS256).

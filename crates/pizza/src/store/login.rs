@@ -98,7 +98,8 @@ pub fn record_success(
     Ok(())
 }
 
-/// Puts a token on the revocation list until it expires, purging expired entries.
+/// Puts a token on the revocation list until [`VerifiedToken::revoke_until`],
+/// purging entries past theirs.
 pub fn revoke(db: &Db, token: &VerifiedToken) -> Result<(), DbError> {
     db.execute(
         "WITH purged AS (DELETE FROM revoked_token WHERE expires_at < now())
@@ -107,7 +108,7 @@ pub fn revoke(db: &Db, token: &VerifiedToken) -> Result<(), DbError> {
         &[
             text(&token.revocation_id),
             text(&token.member_id),
-            ParameterValue::Floating64(token.expires_at as f64),
+            ParameterValue::Floating64(token.revoke_until as f64),
         ],
     )?;
     Ok(())
