@@ -102,3 +102,51 @@ fn unknown_paths_are_404() {
     assert_eq!(app().get("/api/login/nonexistent/", None).status, 404);
     assert_eq!(app().get("/api/health/", None).status, 404);
 }
+
+/// Runs `sql` as a service role; the error text, or `None` when it was allowed.
+fn denial(role: &str, sql: &str) -> Option<String> {
+    let pw = pizza_e2e::ROLE_PASSWORDS
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map(|(_, pw)| *pw)
+        .unwrap();
+    try_psql(&role_url(role, pw), sql).err()
+}
+
+#[test]
+fn each_role_has_exactly_the_privileges_its_statements_need() {
+    let (id, _, _) = app().member("priv");
+    // login may rewrite a password, and nothing else of a member.
+    assert_eq!(
+        denial(
+            "pizza_login",
+            &format!("UPDATE member SET member_pwd = member_pwd WHERE member_id = '{id}'")
+        ),
+        None
+    );
+    let err = denial(
+        "pizza_login",
+        &format!("UPDATE member SET member_nm = 'x' WHERE member_id = '{id}'"),
+    );
+    assert!(err.is_some_and(|e| e.contains("permission denied")));
+    // order claims idempotency keys but never rewrites them, and writes
+    // outbox events without reading them (a relay has its own role).
+    for sql in [
+        "UPDATE order_idempotency SET request_hash = request_hash",
+        "SELECT count(*) FROM outbox",
+    ] {
+        let err = denial("pizza_order", sql);
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("permission denied")),
+            "{sql}: {err:?}"
+        );
+    }
+    // No role may create temporary tables.
+    for (role, _) in pizza_e2e::ROLE_PASSWORDS {
+        let err = denial(role, "CREATE TEMP TABLE scratch (x int)");
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("permission denied")),
+            "{role}: {err:?}"
+        );
+    }
+}
