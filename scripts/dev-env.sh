@@ -219,8 +219,10 @@ write_env() {
     mv "$tmp" "$DEV/env"
 }
 
+# A service role's URL, with the client-side connect timeout (the server-side
+# statement and lock timeouts are settings of the role: migrations/0009).
 role_url() {
-    printf 'postgres://%s:%s@%s/%s\n' "$1" "$(cat "$DEV/pw_$1")" "$2" "$DB_NAME"
+    printf 'postgres://%s:%s@%s/%s?connect_timeout=5\n' "$1" "$(cat "$DEV/pw_$1")" "$2" "$DB_NAME"
 }
 
 up() {

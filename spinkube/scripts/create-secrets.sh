@@ -46,7 +46,7 @@ for svc in login menu order; do
   # sslmode=require: TLS with certificate verification by Spin's PostgreSQL client
   # (see docs/deploy.md, "External PostgreSQL", for private CAs).
   put "pizza-$svc-db" --from-literal=password="$pw" \
-    --from-literal=url="postgres://pizza_$svc:$pw@$DB_HOST/$DB_NAME?sslmode=require"
+    --from-literal=url="postgres://pizza_$svc:$pw@$DB_HOST/$DB_NAME?sslmode=require&connect_timeout=5"
 done
 if [ -n "$CA" ]; then
   put pizza-db-ca --from-file=ca.crt="$CA"

@@ -44,7 +44,10 @@ impl Database {
         ];
         for (role, pw) in ROLE_PASSWORDS {
             let service = role.trim_start_matches("pizza_");
-            vars.push((format!("{service}_db_url"), self.pg.url(role, pw, DB)));
+            vars.push((
+                format!("{service}_db_url"),
+                format!("{}?connect_timeout=5", self.pg.url(role, pw, DB)),
+            ));
         }
         vars
     }

@@ -84,7 +84,9 @@ pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, Test
         .iter()
         .map(|(role, pw)| {
             let service = role.trim_start_matches("pizza_");
-            (format!("{service}_db_url"), pg.url(role, pw, db))
+            // As `make up` and the deployment give them: with the client's connect timeout.
+            let url = format!("{}?connect_timeout=5", pg.url(role, pw, db));
+            (format!("{service}_db_url"), url)
         })
         .collect();
     let mut vars: Vec<(&str, &str)> = vec![("jwt_secret", JWT_SECRET)];

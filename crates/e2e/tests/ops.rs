@@ -137,7 +137,8 @@ fn each_role_has_exactly_the_privileges_its_statements_need() {
     ] {
         let err = denial("pizza_order", sql);
         assert!(
-            err.as_deref().is_some_and(|e| e.contains("permission denied")),
+            err.as_deref()
+                .is_some_and(|e| e.contains("permission denied")),
             "{sql}: {err:?}"
         );
     }
@@ -145,7 +146,8 @@ fn each_role_has_exactly_the_privileges_its_statements_need() {
     for (role, _) in pizza_e2e::ROLE_PASSWORDS {
         let err = denial(role, "CREATE TEMP TABLE scratch (x int)");
         assert!(
-            err.as_deref().is_some_and(|e| e.contains("permission denied")),
+            err.as_deref()
+                .is_some_and(|e| e.contains("permission denied")),
             "{role}: {err:?}"
         );
     }

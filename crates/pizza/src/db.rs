@@ -14,7 +14,7 @@
 //! the bottom is the one place that decides which HTTP answer each becomes.
 
 use crate::error::ApiError;
-use spin_sdk::pg4::{Connection, Decode, ParameterValue, PgError, Row, RowSet};
+use spin_sdk::pg4::{Connection, Decode, ParameterValue, PgError, QueryError, Row, RowSet};
 
 /// Why a database call failed, in the terms a handler needs to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,10 +82,42 @@ impl Db {
     }
 }
 
-/// Classifies a pg4 failure of `sql`: a lost or refused connection is the
-/// database being unavailable, anything else a failed statement.
+/// SQLSTATEs of a database that is there but cannot serve this statement
+/// now, and may on a retry: connection exceptions (class 08), insufficient
+/// resources (53), operator intervention (57: a cancelled or timed-out
+/// statement, a terminated backend, a shutdown), a lock not available in time
+/// (55P03), an idle transaction timed out (25P03), and serialization failures
+/// and deadlocks (40001, 40P01).
+fn is_transient(code: &str) -> bool {
+    ["08", "53", "57"]
+        .iter()
+        .any(|class| code.starts_with(class))
+        || matches!(code, "55P03" | "25P03" | "40001" | "40P01")
+}
+
+/// What pg4 reports without a SQLSTATE when the connection itself broke
+/// (tokio-postgres's texts for a closed or failed socket).
+fn is_broken_connection(text: &str) -> bool {
+    [
+        "connection closed",
+        "error communicating with the server",
+        "timed out",
+    ]
+    .iter()
+    .any(|t| text.contains(t))
+}
+
+/// Classifies a pg4 failure of `sql`: a lost, refused, killed or timed-out
+/// connection or statement is the database being unavailable (503, retry);
+/// anything else a failed statement (500).
 fn failure(sql: &str, e: PgError) -> DbError {
-    if matches!(e, PgError::ConnectionFailed(_)) {
+    let unavailable = match &e {
+        PgError::ConnectionFailed(_) => true,
+        PgError::QueryFailed(QueryError::DbError(db)) => is_transient(&db.code),
+        PgError::QueryFailed(QueryError::Text(text)) => is_broken_connection(text),
+        _ => false,
+    };
+    if unavailable {
         return DbError::Unavailable(e.to_string());
     }
     let first_line = sql.trim().lines().next().unwrap_or_default();
@@ -113,4 +145,23 @@ pub fn single_row<'a>(rows: &'a RowSet, what: &str) -> Result<Row<'a>, DbError> 
     rows.rows()
         .next()
         .ok_or_else(|| DbError::Failed(format!("{what} returned no row")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_sqlstates_are_unavailable_and_the_rest_failed() {
+        for code in [
+            "08006", "53300", "57014", "57P01", "55P03", "25P03", "40P01",
+        ] {
+            assert!(is_transient(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22001", "42501"] {
+            assert!(!is_transient(code), "{code}");
+        }
+        assert!(is_broken_connection("db error: connection closed"));
+        assert!(!is_broken_connection("db error: division by zero"));
+    }
 }
