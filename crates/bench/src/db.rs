@@ -41,6 +41,8 @@ impl Database {
         let mut vars = vec![
             ("jwt_secret".to_owned(), JWT_SECRET.to_owned()),
             ("db_host".to_owned(), self.pg.host_port()),
+            // Behind one trusted proxy, as on SpinKube: members' addresses are forwarded.
+            ("trusted_proxy_hops".to_owned(), "1".to_owned()),
         ];
         for (role, pw) in ROLE_PASSWORDS {
             let service = role.trim_start_matches("pizza_");

@@ -16,6 +16,9 @@ pub struct Member {
     pub pw: String,
     /// `Bearer <token>`.
     pub bearer: HeaderValue,
+    /// The address the member's logins come from, through the trusted proxy
+    /// (`X-Forwarded-For`): every member its own, as real customers.
+    pub from: HeaderValue,
 }
 
 /// Produces the requests of one scenario; `user` is the virtual user and
@@ -34,6 +37,13 @@ fn uri(base: &str, path: &str) -> Uri {
 fn json_headers() -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h
+}
+
+/// JSON headers of a request a member sends from `from` through the proxy.
+fn member_headers(from: &HeaderValue) -> HeaderMap {
+    let mut h = json_headers();
+    h.insert("x-forwarded-for", from.clone());
     h
 }
 
@@ -183,7 +193,7 @@ impl LoginStorm {
                 label: "POST /api/login/",
                 method: Method::POST,
                 uri: uri(base, "/api/login/"),
-                headers: json_headers(),
+                headers: member_headers(&m.from),
                 body: serde_json::json!({"id": m.id, "pw": m.pw})
                     .to_string()
                     .into(),
@@ -217,7 +227,11 @@ pub async fn members(
         tasks.spawn(async move {
             let mut out = Vec::new();
             for i in (worker..n).step_by(2) {
-                out.push((i, member(&client, &base, &format!("bench{run}_{i}")).await?));
+                let from = HeaderValue::from_str(&format!("fd00::b:{i:x}"))?;
+                out.push((
+                    i,
+                    member(&client, &base, &format!("bench{run}_{i}"), from).await?,
+                ));
             }
             anyhow::Ok(out)
         });
@@ -230,13 +244,18 @@ pub async fn members(
     Ok(all.into_iter().map(|(_, m)| m).collect())
 }
 
-async fn member(client: &crate::client::Client, base: &str, id: &str) -> anyhow::Result<Member> {
+async fn member(
+    client: &crate::client::Client,
+    base: &str,
+    id: &str,
+    from: HeaderValue,
+) -> anyhow::Result<Member> {
     let pw = format!("pw-{id}-correct-horse");
     let post = |label, path, body: serde_json::Value, expect| Req {
         label,
         method: Method::POST,
         uri: uri(base, path),
-        headers: json_headers(),
+        headers: member_headers(&from),
         body: body.to_string().into(),
         expect,
     };
@@ -262,5 +281,6 @@ async fn member(client: &crate::client::Client, base: &str, id: &str) -> anyhow:
         id: id.to_owned(),
         pw,
         bearer: HeaderValue::from_str(&format!("Bearer {token}"))?,
+        from,
     })
 }

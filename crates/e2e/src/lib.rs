@@ -78,6 +78,14 @@ pub fn data_dir() -> PathBuf {
         .unwrap_or_else(|| testkit::workspace_root().join("data/pizza-sales"))
 }
 
+/// A client address no other call of this process gets: an IPv6 unique-local
+/// address, only ever written into `X-Forwarded-For` headers.
+pub fn client_address() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("fd00::{:x}:{:x}", std::process::id() & 0xffff, n)
+}
+
 /// Starts a host for database `db` of `pg`, with variable overrides.
 pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, TestApp) {
     let urls: Vec<(String, String)> = ROLE_PASSWORDS
@@ -89,7 +97,9 @@ pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, Test
             (format!("{service}_db_url"), url)
         })
         .collect();
-    let mut vars: Vec<(&str, &str)> = vec![("jwt_secret", JWT_SECRET)];
+    // Behind one trusted proxy, as on SpinKube behind the ingress: the client
+    // address comes from X-Forwarded-For (see `client_headers`).
+    let mut vars: Vec<(&str, &str)> = vec![("jwt_secret", JWT_SECRET), ("trusted_proxy_hops", "1")];
     let db_host = pg.host_port();
     vars.push(("db_host", &db_host));
     for (k, v) in &urls {
@@ -205,20 +215,34 @@ impl TestApp {
     pub fn member(&self, prefix: &str) -> (String, String, String) {
         let id = unique_id(prefix);
         let pw = "correct horse battery".to_owned();
-        let r = self.post(
+        // Each member comes from an address of its own, as real customers do, so
+        // that the per-address limits of register and login count only what a
+        // test means them to.
+        let from = client_address();
+        let r = self.post_from(
+            &from,
             "/api/login/register/",
             &serde_json::json!({"id": id, "pw": pw, "name": "Test"}),
-            None,
         );
         assert_eq!(r.status, 201, "{}", r.text);
-        let r = self.post(
+        let r = self.post_from(
+            &from,
             "/api/login/",
             &serde_json::json!({"id": id, "pw": pw}),
-            None,
         );
         assert_eq!(r.status, 200, "{}", r.text);
         let token = r.json["token"].as_str().expect("token").to_owned();
         (id, pw, token)
+    }
+
+    /// POST of a JSON value sent through the trusted proxy on behalf of the
+    /// client at address `from` (`X-Forwarded-For`).
+    pub fn post_from(&self, from: &str, path: &str, body: &Value) -> Resp {
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-forwarded-for", from),
+        ];
+        self.request("POST", path, &headers, Some(body.to_string().as_bytes()))
     }
 
     /// Runs SQL as the superuser and returns psql's unaligned output.

@@ -115,3 +115,77 @@ fn tokens_need_iat_and_a_lifetime_of_at_most_an_hour() {
     let an_hour = signed(&id, Some(now()), now() + 3600);
     assert_eq!(app().get("/api/order/myorder/", Some(&an_hour)).status, 200);
 }
+
+#[test]
+fn parallel_guesses_for_one_id_get_five_password_checks_at_most() {
+    let (id, _, _) = app().member("parallel");
+    let from = pizza_e2e::client_address();
+    let answers: Vec<u16> = std::thread::scope(|s| {
+        let guesses: Vec<_> = (0..40)
+            .map(|i| {
+                let (id, from) = (&id, &from);
+                s.spawn(move || {
+                    let body = json!({"id": id, "pw": format!("wrong guess {i}")});
+                    app().post_from(from, "/api/login/", &body).status
+                })
+            })
+            .collect();
+        guesses.into_iter().map(|g| g.join().unwrap()).collect()
+    });
+    let checked = answers.iter().filter(|&&s| s == 401).count();
+    let refused = answers.iter().filter(|&&s| s == 429).count();
+    assert_eq!(checked + refused, 40, "{answers:?}");
+    assert!(checked <= 5, "{checked} password checks: {answers:?}");
+}
+
+#[test]
+fn strangers_cannot_lock_a_member_out() {
+    let (id, pw, _) = app().member("victim");
+    for stranger in 0..25 {
+        let from = pizza_e2e::client_address();
+        let r = app().post_from(
+            &from,
+            "/api/login/",
+            &json!({"id": id, "pw": format!("guess {stranger}")}),
+        );
+        assert!(matches!(r.status, 401 | 429), "{}", r.text);
+    }
+    // The member's own correct password still works, from their own address.
+    let r = app().post_from(
+        &pizza_e2e::client_address(),
+        "/api/login/",
+        &json!({"id": id, "pw": pw}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[test]
+fn one_address_spraying_many_ids_is_throttled() {
+    let from = pizza_e2e::client_address();
+    let statuses: Vec<u16> = (0..60)
+        .map(|i| {
+            let body = json!({"id": unique_id(&format!("spray{i}")), "pw": "password1"});
+            app().post_from(&from, "/api/login/", &body).status
+        })
+        .collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let r = app().post_from(
+        &from,
+        "/api/login/",
+        &json!({"id": "anyone", "pw": "password1"}),
+    );
+    assert!(r.header("retry-after").is_some(), "{r:?}");
+}
+
+#[test]
+fn registrations_are_limited_per_address() {
+    let from = pizza_e2e::client_address();
+    let statuses: Vec<u16> = (0..25)
+        .map(|i| {
+            let body = json!({"id": unique_id(&format!("reg{i}")), "pw": "password1", "name": "R"});
+            app().post_from(&from, "/api/login/register/", &body).status
+        })
+        .collect();
+    assert_eq!(&statuses[..20], &[201; 20], "{statuses:?}");
+    assert_eq!(statuses[24], 429, "{statuses:?}");
+}

@@ -67,6 +67,18 @@ fn shop_timezone_from(configured: Option<String>) -> String {
         .unwrap_or_else(|| DEFAULT_SHOP_TIMEZONE.to_owned())
 }
 
+/// How many proxies in front of the app append to `X-Forwarded-For` and are
+/// trusted to (`trusted_proxy_hops`, default 0: the peer is the client).
+pub fn trusted_proxy_hops() -> Result<usize, ApiError> {
+    match optional_variable("trusted_proxy_hops") {
+        None => Ok(0),
+        Some(hops) => hops
+            .trim()
+            .parse()
+            .map_err(|_| misconfigured(format!("trusted_proxy_hops is {hops:?}, not a number"))),
+    }
+}
+
 /// Seconds since the Unix epoch, from the WASI wall clock.
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now()

@@ -7,8 +7,8 @@
 //! - [`http`]: method checks, the request body limit, JSON responses, and
 //!   turning errors into responses (logging each 5xx once);
 //! - [`body`]: parsing request bodies into fields with clear messages;
-//! - [`token`], [`password`], [`member`]: the login rules, plain Rust and
-//!   unit-tested natively;
+//! - [`token`], [`password`], [`member`], [`throttle`]: the login rules, plain
+//!   Rust and unit-tested natively; [`client_address`]: who is asking;
 //! - [`menu`], [`order`]: the menu's listing rules and the order rules,
 //!   likewise;
 //! - [`idempotency`]: `Idempotency-Key` replays, for every write that takes one;
@@ -22,6 +22,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod client_address;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -32,6 +33,7 @@ pub mod menu;
 pub mod order;
 pub mod password;
 pub mod store;
+pub mod throttle;
 pub mod token;
 
 pub use error::ApiError;

@@ -1,16 +1,20 @@
 //! `POST /api/login/` `{id, pw}` → 200 `{"token"}`.
 //!
 //! An unknown id and a wrong password get the same 401 after the same argon2
-//! work, so neither the answer nor its timing tells which ids exist. After
-//! five failures for one id within 15 minutes the id gets 429 with
-//! `Retry-After` until the window passes. A hash in any other format than the
-//! one the deployment writes (argon2id, or Django's scrypt during coexistence)
-//! is rewritten on success.
+//! work, so neither the answer nor its timing tells which ids exist. Attempts
+//! are counted before the password is checked (`pizza::throttle`): 429 with
+//! `Retry-After` after five for one id from one address, or fifty failures
+//! from one address; past twenty attempts for one id from anywhere, a wrong
+//! password gets 429 but the right one still logs in. A hash in any other
+//! format than the one the deployment writes (argon2id, or Django's scrypt
+//! during coexistence) is rewritten on success.
 
+use pizza::client_address::client_address;
 use pizza::db::Db;
 use pizza::http::{Req, ok, serve};
 use pizza::password::{self, Verdict};
 use pizza::store::login as store;
+use pizza::throttle::Gate;
 use pizza::{ApiError, config, member};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
@@ -30,31 +34,39 @@ fn login(req: &Req) -> Result<Response, ApiError> {
         password::waste_verification_time(pw);
         return Err(invalid_credentials());
     }
+    let from = client_address(req, config::trusted_proxy_hops()?);
     let db = Db::connect()?;
-    let state = store::login_state(&db, id)?;
-    if let Some(retry_after) = state.retry_after {
-        return Err(ApiError::too_many_requests(
-            "too many failed logins, try again later",
-            retry_after,
-        ));
-    }
-    let verdict = match &state.password_hash {
+    let reservation = store::reserve_login(&db, id, &from)?;
+    let too_many = || {
+        ApiError::too_many_requests(
+            "too many login attempts, try again later",
+            reservation.attempts.retry_after,
+        )
+    };
+    let soft_locked = match reservation.attempts.gate() {
+        Gate::Refuse => return Err(too_many()),
+        Gate::Check { soft_locked } => soft_locked,
+    };
+    let verdict = match &reservation.password_hash {
         Some(stored) => password::verify(pw, stored, format),
         None => {
             password::waste_verification_time(pw);
             Verdict::NoMatch
         }
     };
-    let (Verdict::Match { upgrade }, Some(stored)) = (verdict, &state.password_hash) else {
-        store::record_failure(&db, id)?;
-        return Err(invalid_credentials());
+    let (Verdict::Match { upgrade }, Some(stored)) = (verdict, &reservation.password_hash) else {
+        return Err(if soft_locked {
+            too_many()
+        } else {
+            invalid_credentials()
+        });
     };
     let new_hash = if upgrade {
         Some(password::hash(pw, format).map_err(ApiError::internal)?)
     } else {
         None
     };
-    store::record_success(&db, id, stored, new_hash.as_deref())?;
+    store::login_succeeded(&db, id, &from, stored, new_hash.as_deref())?;
     let issued = key
         .issue(id, config::now_secs())
         .map_err(ApiError::internal)?;

@@ -1,23 +1,10 @@
-//! SQL of the login service: `member`, `login_throttle` and `revoked_token`.
+//! SQL of the login service: `member`, `login_attempt` and `revoked_token`.
 
 use crate::db::{Db, DbError, column, nullable, single_row, text};
 use crate::member::NewMember;
+use crate::throttle::{self, LoginAttempts};
 use crate::token::VerifiedToken;
 use spin_sdk::pg4::ParameterValue;
-
-/// Failed logins allowed per id within [`THROTTLE_WINDOW`] before 429.
-pub const THROTTLE_LIMIT: i32 = 5;
-/// The throttling window, as PostgreSQL interval text.
-pub const THROTTLE_WINDOW: &str = "15 minutes";
-
-/// The throttle's limit and window, bound as `$2` and `$3` of its statements.
-fn throttle_params(member_id: &str) -> [ParameterValue; 3] {
-    [
-        text(member_id),
-        ParameterValue::Int32(THROTTLE_LIMIT),
-        text(THROTTLE_WINDOW),
-    ]
-}
 
 /// Inserts a member; `false` when the id is already taken.
 pub fn insert_member(
@@ -34,68 +21,114 @@ pub fn insert_member(
     Ok(!rows.rows.is_empty())
 }
 
-/// What a login attempt needs to know about an id, in one round trip.
+/// What a login attempt needs to know, in one round trip.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginState {
+pub struct LoginReservation {
     /// The stored password hash, if the member exists.
     pub password_hash: Option<String>,
-    /// Seconds until the id may try again, if it is throttled now.
-    pub retry_after: Option<u64>,
+    /// The attempt counts, this attempt included.
+    pub attempts: LoginAttempts,
 }
 
-/// The stored hash and throttling state of `member_id`.
-pub fn login_state(db: &Db, member_id: &str) -> Result<LoginState, DbError> {
+/// Counts a login attempt for `member_id` from `address` (per pair, per id,
+/// per address: see [`crate::throttle`]) before any password is checked, and
+/// reads the stored hash, in one statement: parallel attempts each get their
+/// own count.
+pub fn reserve_login(db: &Db, member_id: &str, address: &str) -> Result<LoginReservation, DbError> {
+    let keys = [
+        ("pair", format!("{member_id} {address}")),
+        ("id", member_id.to_owned()),
+        ("address", address.to_owned()),
+    ];
     let rows = db.query(
-        "SELECT m.member_pwd,
-                ceil(extract(epoch FROM t.window_start + $3::text::interval - now()))::int8 AS retry_after
-         FROM (SELECT $1::varchar AS id) k
-         LEFT JOIN member m ON m.member_id = k.id
-         LEFT JOIN login_throttle t
-                ON t.member_id = k.id
-               AND t.failures >= $2::int4
-               AND t.window_start > now() - $3::text::interval",
-        &throttle_params(member_id),
+        "WITH reserved AS (
+             INSERT INTO login_attempt AS a (scope, subject, attempts, window_start)
+             SELECT k.scope, k.subject, 1, now()
+             FROM unnest($1::text[], $2::text[]) AS k (scope, subject)
+             ON CONFLICT (scope, subject) DO UPDATE SET
+                 attempts = CASE WHEN a.window_start <= now() - $3::text::interval
+                                 THEN 1 ELSE a.attempts + 1 END,
+                 window_start = CASE WHEN a.window_start <= now() - $3::text::interval
+                                     THEN now() ELSE a.window_start END
+             RETURNING a.scope, a.attempts, a.window_start
+         )
+         SELECT (SELECT m.member_pwd FROM member m WHERE m.member_id = $4) AS member_pwd,
+                (SELECT r.attempts::int8 FROM reserved r WHERE r.scope = 'pair') AS pair,
+                (SELECT r.attempts::int8 FROM reserved r WHERE r.scope = 'id') AS id,
+                (SELECT r.attempts::int8 FROM reserved r WHERE r.scope = 'address') AS address,
+                (SELECT ceil(extract(epoch FROM max(r.window_start) + $3::text::interval - now()))::int8
+                 FROM reserved r) AS retry_after",
+        &[
+            ParameterValue::ArrayStr(keys.iter().map(|(k, _)| Some(k.to_string())).collect()),
+            ParameterValue::ArrayStr(keys.iter().map(|(_, v)| Some(v.clone())).collect()),
+            text(throttle::WINDOW),
+            text(member_id),
+        ],
     )?;
-    let row = single_row(&rows, "login state query")?;
-    Ok(LoginState {
+    let row = single_row(&rows, "login reservation")?;
+    Ok(LoginReservation {
         password_hash: nullable::<String>(&row, "member_pwd"),
-        retry_after: nullable::<i64>(&row, "retry_after").map(|s| s.max(1) as u64),
+        attempts: LoginAttempts {
+            pair: column(&row, "pair")?,
+            id: column(&row, "id")?,
+            address: column(&row, "address")?,
+            retry_after: column::<i64>(&row, "retry_after")?.max(1) as u64,
+        },
     })
 }
 
-/// Counts a failed login for `member_id`, opening a new window when the last one passed.
-pub fn record_failure(db: &Db, member_id: &str) -> Result<(), DbError> {
-    let [id, _, window] = throttle_params(member_id);
+/// After a successful login: forget the member's attempts (from everywhere,
+/// so a soft lock ends), refund the address's, and, when given, replace the
+/// stored hash (only if it is still the one that was verified).
+pub fn login_succeeded(
+    db: &Db,
+    member_id: &str,
+    address: &str,
+    verified_hash: &str,
+    new_hash: Option<&str>,
+) -> Result<(), DbError> {
     db.execute(
-        "INSERT INTO login_throttle AS t (member_id, failures, window_start) VALUES ($1, 1, now())
-         ON CONFLICT (member_id) DO UPDATE SET
-           failures = CASE WHEN t.window_start <= now() - $2::text::interval THEN 1 ELSE t.failures + 1 END,
-           window_start = CASE WHEN t.window_start <= now() - $2::text::interval THEN now() ELSE t.window_start END",
-        &[id, window],
+        "WITH forgotten AS (
+             DELETE FROM login_attempt
+             WHERE (scope = 'pair' AND subject = $1::text || ' ' || $2::text)
+                OR (scope = 'id' AND subject = $1::text)
+         ),
+         refunded AS (
+             UPDATE login_attempt SET attempts = greatest(attempts - 1, 0)
+             WHERE scope = 'address' AND subject = $2::text
+         )
+         UPDATE member SET member_pwd = $4::text
+         WHERE member_id = $1::text AND member_pwd = $3::text AND $4::text IS NOT NULL",
+        &[
+            text(member_id),
+            text(address),
+            text(verified_hash),
+            new_hash.map_or(ParameterValue::DbNull, text),
+        ],
     )?;
     Ok(())
 }
 
-/// After a successful login: forget earlier failures and, when given, replace
-/// the stored hash (only if it is still the one that was verified).
-pub fn record_success(
-    db: &Db,
-    member_id: &str,
-    verified_hash: &str,
-    new_hash: Option<&str>,
-) -> Result<(), DbError> {
-    match new_hash {
-        Some(new_hash) => db.execute(
-            "WITH cleared AS (DELETE FROM login_throttle WHERE member_id = $1)
-             UPDATE member SET member_pwd = $3 WHERE member_id = $1 AND member_pwd = $2",
-            &[text(member_id), text(verified_hash), text(new_hash)],
-        )?,
-        None => db.execute(
-            "DELETE FROM login_throttle WHERE member_id = $1",
-            &[text(member_id)],
-        )?,
-    };
-    Ok(())
+/// Counts a registration from `address`; returns this one's number within
+/// [`throttle::REGISTER_WINDOW`] and the seconds until that window ends.
+pub fn reserve_registration(db: &Db, address: &str) -> Result<(i64, u64), DbError> {
+    let rows = db.query(
+        "INSERT INTO login_attempt AS a (scope, subject, attempts, window_start)
+         VALUES ('register', $1, 1, now())
+         ON CONFLICT (scope, subject) DO UPDATE SET
+             attempts = CASE WHEN a.window_start <= now() - $2::text::interval
+                             THEN 1 ELSE a.attempts + 1 END,
+             window_start = CASE WHEN a.window_start <= now() - $2::text::interval
+                                 THEN now() ELSE a.window_start END
+         RETURNING a.attempts::int8 AS attempts,
+                   ceil(extract(epoch FROM a.window_start + $2::text::interval - now()))::int8 AS retry_after",
+        &[text(address), text(throttle::REGISTER_WINDOW)],
+    )?;
+    let row = single_row(&rows, "registration reservation")?;
+    Ok((
+        column(&row, "attempts")?,
+        column::<i64>(&row, "retry_after")?.max(1) as u64,
+    ))
 }
 
 /// Puts a token on the revocation list until [`VerifiedToken::revoke_until`],
