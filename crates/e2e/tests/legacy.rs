@@ -8,12 +8,24 @@ use pizza_e2e::{prepare_database, psql, serve};
 use serde_json::json;
 use testkit::Postgres;
 
+/// Django's unusable password of `legacy_unusable` in the fixture.
+const UNUSABLE: &str = "!u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLzd";
+
 #[test]
 fn a_django_database_is_adopted_without_losing_anything() {
     let pg = Postgres::start();
     pg.create_database("legacy");
     let admin = pg.superuser_url("legacy");
     psql(&admin, DJANGO_SCHEMA);
+    // Monolith-era plaintext that happens to begin with "!", and a Django format
+    // that needs a package the shop's Django lacks (written by Django 5.2.5 itself,
+    // for "correct horse").
+    psql(
+        &admin,
+        "INSERT INTO member VALUES
+           ('legacy_bang', '!bang-plaintext', 'bang'),
+           ('django_bcrypt_sha256', 'bcrypt_sha256$$2b$12$ziYTf7wZwuC8oD9TRMuTDuYLP7BruaN2VxQOv.5B8x1UbblhYeA3S', 'b2')",
+    );
     let types_before = psql(
         &admin,
         "SELECT string_agg(table_name || '.' || column_name || ':' || data_type || coalesce(character_maximum_length::text, ''), ',' ORDER BY table_name, column_name) FROM information_schema.columns WHERE table_schema = 'public' AND table_name IN ('member','pizza','pizza_types','branch','orders','order_detail')",
@@ -23,7 +35,7 @@ fn a_django_database_is_adopted_without_losing_anything() {
     prepare_database(&admin, false); // a second run is a no-op
 
     // Nothing lost, nothing retyped, Django's tables untouched.
-    assert_eq!(psql(&admin, "SELECT count(*) FROM member"), "3");
+    assert_eq!(psql(&admin, "SELECT count(*) FROM member"), "5");
     assert_eq!(psql(&admin, "SELECT count(*) FROM django_migrations"), "3");
     assert_eq!(psql(&admin, "SELECT username FROM auth_user"), "admin");
     assert_eq!(psql(&admin, "SELECT price FROM pizza"), "25000");
@@ -58,19 +70,34 @@ fn a_django_database_is_adopted_without_losing_anything() {
         plain.starts_with("$2a$") || plain.starts_with("$2b$"),
         "{plain}"
     );
+    let bang = psql(
+        &admin,
+        "SELECT member_pwd FROM member WHERE member_id = 'legacy_bang'",
+    );
+    assert!(bang.starts_with("$2a$"), "plaintext survived: {bang}");
     assert_eq!(
         psql(
             &admin,
             "SELECT member_pwd FROM member WHERE member_id = 'legacy_unusable'"
         ),
-        "!x"
+        UNUSABLE
     );
 
-    // Both eras log in, and their hashes are upgraded to argon2id.
+    // Django's argon2 format (105 characters) fits only the widened column: as a
+    // Django with argon2-cffi would write it during coexistence.
+    psql(
+        &admin,
+        "INSERT INTO member VALUES ('django_argon2', 'argon2$argon2id$v=19$m=1024,t=1,p=2$c2FsdHNhbHRzYWx0c2FsdA$ogPFaq73C3RJT9VKwSNSJ1t7EFBkJpYDRBg1x72XG+A', 'a2')",
+    );
+
+    // Every era logs in, and its hash is upgraded to argon2id.
     let (_host, app) = serve(&pg, "legacy", &[]);
     for (id, pw) in [
         ("legacy_pbkdf2", "legacy pass 1"),
         ("legacy_plain", "test_password123"),
+        ("legacy_bang", "!bang-plaintext"),
+        ("django_argon2", "correct horse"),
+        ("django_bcrypt_sha256", "correct horse"),
     ] {
         let r = app.post("/api/login/", &json!({"id": id, "pw": pw}), None);
         assert_eq!(r.status, 200, "{id}: {}", r.text);
@@ -87,7 +114,7 @@ fn a_django_database_is_adopted_without_losing_anything() {
     }
     let r = app.post(
         "/api/login/",
-        &json!({"id": "legacy_unusable", "pw": "!x"}),
+        &json!({"id": "legacy_unusable", "pw": UNUSABLE}),
         None,
     );
     assert_eq!(r.status, 401);

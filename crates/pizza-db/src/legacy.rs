@@ -20,7 +20,8 @@ pub enum FindingKind {
     /// `member_pwd` is in none of the formats the login service verifies (plaintext, or a
     /// hasher it does not support): the member cannot log in.
     UnknownPasswordFormat,
-    /// `member_pwd` starts with `!`: Django's unusable password, which never matches.
+    /// `member_pwd` is Django's unusable password (`!` and 40 letters and digits, or
+    /// a lone `!`), which never matches. Other values that begin with `!` are plaintext.
     UnusablePassword,
     /// An order whose `bran_id` is NULL or names no `branch` row.
     OrderWithoutBranch,
@@ -187,12 +188,12 @@ const CHECKS: &[Check] = &[
               WHERE member_pwd IS NULL
                  OR (member_pwd::text !~ '^(pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|bcrypt|scrypt|md5)[$]'
                      AND member_pwd::text !~ '^[$](argon2id|argon2i|2a|2b|2y)[$]'
-                     AND member_pwd::text NOT LIKE '!%')",
+                     AND member_pwd::text !~ '^!([A-Za-z0-9]{40})?$')",
     },
     Check {
         kind: FindingKind::UnusablePassword,
         needs: &[("member", "member_id"), ("member", "member_pwd")],
-        sql: "SELECT member_id AS k FROM member WHERE member_pwd::text LIKE '!%'",
+        sql: "SELECT member_id AS k FROM member WHERE member_pwd::text ~ '^!([A-Za-z0-9]{40})?$'",
     },
     Check {
         kind: FindingKind::OrderWithoutBranch,
