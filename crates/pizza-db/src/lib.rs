@@ -12,6 +12,7 @@ mod images;
 mod legacy;
 mod migrate;
 mod plan;
+mod purge;
 mod roles;
 mod seed;
 
@@ -19,5 +20,6 @@ pub use catalogue::{Catalogue, Pizza, PizzaType, load_catalogue};
 pub use legacy::{Finding, FindingKind, LegacyReport, Skipped, check_legacy};
 pub use migrate::{MIGRATION_LOCK_KEY, migrate};
 pub use plan::{Change, Kind, MigrationPlan, ObjectKey, RowCounts, plan_migrations};
+pub use purge::{PurgeReport, purge};
 pub use roles::{SERVICE_ROLES, set_role_password};
 pub use seed::{BRANCHES, SeedReport, TableCount, seed};

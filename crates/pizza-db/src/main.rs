@@ -48,6 +48,8 @@ enum Command {
     /// Report, read-only, what an adopted Django database holds that the services treat
     /// specially (unverifiable passwords, orders without branch, unusable member ids...).
     CheckLegacy,
+    /// Delete rows past their retention (what the housekeeping CronJob runs every 15 minutes).
+    Purge,
 }
 
 fn main() -> ExitCode {
@@ -73,6 +75,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SetPassword { role, password } => {
             pizza_db::set_role_password(&mut client, &role, &password)?;
             println!("set-password: {role} can log in");
+            Ok(())
+        }
+        Command::Purge => {
+            let report = pizza_db::purge(&mut client)?;
+            println!(
+                "purge: login_attempt {}, revoked_token {}, order_idempotency {}, outbox {}",
+                report.login_attempt, report.revoked_token, report.order_idempotency, report.outbox
+            );
             Ok(())
         }
         Command::CheckLegacy => {
