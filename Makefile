@@ -5,6 +5,7 @@
 #   make test    lints (fmt, clippy native and wasm), unit, host fixture, end-to-end
 #                and deployment checks
 #   make bench   benchmarks (QUICK=1 for the short run)
+#   make fuzz    schemathesis with 2,000 examples per operation
 #   make render ENV=dev|stg|prod, make deploy ENV=..., make push REGISTRY=...  (spinkube/)
 
 SHELL := /bin/bash
@@ -16,7 +17,7 @@ APP_WASM := $(shell sed -n 's/.*--release -p \([a-z0-9-]*\)".*/\1/p' spin.toml |
 TEST_WASM := e2e-chain-proxy $(shell sed -n 's/^name = "\(.*\)"/\1/p' crates/spin-host/fixtures/*/Cargo.toml)
 HOST := target/release/spin-host
 
-.PHONY: up db down deps first-build-notice build build-wasm build-native lint test unit-test e2e-test clean
+.PHONY: up db down deps first-build-notice build build-wasm build-native lint fuzz-deps fuzz test unit-test e2e-test clean
 
 ## Toolchain and system packages the project needs (idempotent).
 deps:
@@ -63,8 +64,22 @@ lint: deps
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --release --target $(WASM_TARGET) --all-targets $(addprefix -p ,$(APP_WASM) $(TEST_WASM)) -- -D warnings
 
+## schemathesis from PyPI, pinned, into target/fuzz-venv (the fuzz test runs it).
+FUZZ_VENV := target/fuzz-venv
+SCHEMATHESIS := schemathesis==4.32.5
+fuzz-deps:
+	@[[ -x $(FUZZ_VENV)/bin/st ]] || { \
+	  command -v python3 >/dev/null || { echo "make: python3 is needed for schemathesis: apt-get install python3-venv" >&2; exit 1; }; \
+	  python3 -m venv $(FUZZ_VENV) && $(FUZZ_VENV)/bin/pip install -q '$(SCHEMATHESIS)'; }
+
+## schemathesis with 2,000 examples per operation (make test runs 200).
+fuzz: deps fuzz-deps
+	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
+	$(CARGO) build --release -p spin-host
+	FUZZ_EXAMPLES=2000 $(CARGO) test --release -p pizza-e2e --test fuzz -- --nocapture
+
 ## Everything CI runs.
-test: deps lint
+test: deps lint fuzz-deps
 	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
 	$(CARGO) build --release -p spin-host -p pizza-db -p pizza-bench
 	$(CARGO) test --release -p pizza -p pizza-db -p testkit -p spin-host -p pizza-e2e

@@ -1,0 +1,252 @@
+//! The OpenAPI document (`GET /api/openapi.json`) against the app's real
+//! answers: every answer of a walk through every operation has a documented
+//! status, the documented content type, the documented required headers, and
+//! a body that validates against the documented schema.
+
+use pizza_e2e::{Resp, app, unique_id};
+use serde_json::{Value, json};
+
+/// The document, as the app serves it.
+fn document() -> Value {
+    let r = app().get("/api/openapi.json", None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["openapi"], "3.1.0");
+    r.json
+}
+
+/// `~` and `/` escaped for a JSON pointer segment.
+fn segment(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+/// Asserts that `r`, the answer to `method path`, is what the document says.
+fn conforms(doc: &Value, method: &str, path: &str, r: &Resp) {
+    let operation = &doc["paths"][path][method];
+    assert!(operation.is_object(), "{method} {path} is not documented");
+    let pointer = format!("/paths/{}/{method}/responses/{}", segment(path), r.status);
+    let response = doc.pointer(&pointer).unwrap_or_else(|| {
+        panic!(
+            "{method} {path}: status {} is not documented: {}",
+            r.status, r.text
+        )
+    });
+    let response = resolve(doc, response);
+    for (name, header) in response["headers"].as_object().into_iter().flatten() {
+        if resolve(doc, header)["required"] == true {
+            assert!(
+                r.header(&name.to_ascii_lowercase()).is_some(),
+                "{method} {path} {}: no {name} header",
+                r.status
+            );
+        }
+    }
+    let Some(content) = response["content"].as_object() else {
+        assert!(
+            r.text.is_empty(),
+            "{method} {path} {}: undocumented body",
+            r.status
+        );
+        return;
+    };
+    let media = r.header("content-type").unwrap_or_default();
+    assert!(
+        content.contains_key(media),
+        "{method} {path} {}: content type {media:?}",
+        r.status
+    );
+    let mut schema = doc.clone();
+    schema["$ref"] = json!(format!("#{pointer}/content/{}/schema", segment(media)));
+    let validator = jsonschema::draft202012::new(&schema).expect("the document's schemas compile");
+    let errors: Vec<String> = validator
+        .iter_errors(&r.json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {}: {errors:?} in {}",
+        r.status,
+        r.text
+    );
+}
+
+/// A `$ref`'d object of the document, or the object itself.
+fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value["$ref"].as_str() {
+        Some(r) => doc
+            .pointer(r.trim_start_matches('#'))
+            .expect("a $ref into the document"),
+        None => value,
+    }
+}
+
+#[test]
+fn every_answer_of_a_walk_through_the_api_is_documented() {
+    let a = app();
+    let doc = document();
+    let check = |method: &str, path: &str, r: Resp| conforms(&doc, method, path, &r);
+    let from = pizza_e2e::client_address();
+    let id = unique_id("contract");
+    let pw = "correct horse battery";
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+
+    // login
+    let register = |body: Value| a.post_from(&from, "/api/login/register/", &body);
+    check(
+        "post",
+        "/api/login/register/",
+        register(json!({"id": id, "pw": pw, "name": "C"})),
+    );
+    check(
+        "post",
+        "/api/login/register/",
+        register(json!({"id": id, "pw": pw, "name": "C"})),
+    );
+    check(
+        "post",
+        "/api/login/register/",
+        register(json!({"id": "", "pw": pw, "name": "C"})),
+    );
+    check(
+        "post",
+        "/api/login/register/",
+        a.request(
+            "POST",
+            "/api/login/register/",
+            &[("content-type", "text/plain")],
+            Some(b"x"),
+        ),
+    );
+    check(
+        "post",
+        "/api/login/register/",
+        a.request(
+            "POST",
+            "/api/login/register/",
+            &form,
+            Some(&vec![b'a'; 70_000]),
+        ),
+    );
+    let login = a.post_from(&from, "/api/login/", &json!({"id": id, "pw": pw}));
+    let token = login.json["token"].as_str().unwrap().to_owned();
+    check("post", "/api/login/", login);
+    check(
+        "post",
+        "/api/login/",
+        a.post("/api/login/", &json!({"id": id}), None),
+    );
+    let ghost = unique_id("ghost");
+    for _ in 0..6 {
+        let r = a.post(
+            "/api/login/",
+            &json!({"id": ghost, "pw": "wrong password"}),
+            None,
+        );
+        check("post", "/api/login/", r);
+    }
+
+    // menu
+    let menu = a.get("/api/menu/", None);
+    let tag = menu.header("etag").unwrap().to_owned();
+    check("get", "/api/menu/", menu);
+    check(
+        "get",
+        "/api/menu/",
+        a.request("GET", "/api/menu/", &[("if-none-match", &tag)], None),
+    );
+    let types = a.get("/api/menu/types/", None);
+    let tag = types.header("etag").unwrap().to_owned();
+    check("get", "/api/menu/types/", types);
+    check(
+        "get",
+        "/api/menu/types/",
+        a.request("GET", "/api/menu/types/", &[("if-none-match", &tag)], None),
+    );
+    let pizza_id = |body: Value| a.post("/api/menu/get_pizza_id/", &body, None);
+    check(
+        "post",
+        "/api/menu/get_pizza_id/",
+        pizza_id(json!({"pizza_nm": "The Greek Pizza", "size": "XXL"})),
+    );
+    check(
+        "post",
+        "/api/menu/get_pizza_id/",
+        pizza_id(json!({"pizza_nm": "No Such Pizza", "size": "M"})),
+    );
+    check(
+        "post",
+        "/api/menu/get_pizza_id/",
+        pizza_id(json!({"size": "M"})),
+    );
+
+    // order
+    let branches = a.get("/api/order/branch/", None);
+    let branch = branches.json[0]["bran_id"].as_str().unwrap().to_owned();
+    check("get", "/api/order/branch/", branches);
+    let order = json!({"branchId": branch, "lines": [{"name": "The Greek Pizza", "size": "M", "quantity": 2}]});
+    let place = |body: &Value, key: &str| {
+        let auth = format!("Bearer {token}");
+        let headers = [
+            ("content-type", "application/json"),
+            ("authorization", auth.as_str()),
+            ("idempotency-key", key),
+        ];
+        a.request(
+            "POST",
+            "/api/order/",
+            &headers,
+            Some(body.to_string().as_bytes()),
+        )
+    };
+    check("post", "/api/order/", place(&order, "k-1"));
+    check("post", "/api/order/", place(&order, "k-1"));
+    check(
+        "post",
+        "/api/order/",
+        place(&json!({"branchId": branch, "lines": []}), "k-2"),
+    );
+    check(
+        "post",
+        "/api/order/",
+        place(
+            &json!({"branchId": branch, "lines": [{"name": "The Greek Pizza", "size": "S", "quantity": 1}]}),
+            "k-1",
+        ),
+    );
+    check("post", "/api/order/", a.post("/api/order/", &order, None));
+    check(
+        "get",
+        "/api/order/myorder/",
+        a.get("/api/order/myorder/", Some(&token)),
+    );
+    check(
+        "get",
+        "/api/order/myorder/",
+        a.get("/api/order/myorder/", Some("not-a-token")),
+    );
+    check(
+        "get",
+        "/api/login/logout/",
+        a.get("/api/login/logout/", Some(&token)),
+    );
+
+    // operations
+    let tag = a
+        .get("/api/openapi.json", None)
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    check(
+        "get",
+        "/api/openapi.json",
+        a.request("GET", "/api/openapi.json", &[("if-none-match", &tag)], None),
+    );
+    for probe in [
+        "/healthz",
+        "/api/login/healthz",
+        "/api/menu/healthz",
+        "/api/order/healthz",
+        "/livez",
+    ] {
+        check("get", probe, a.get(probe, None));
+    }
+}
