@@ -189,3 +189,22 @@ fn registrations_are_limited_per_address() {
     assert_eq!(&statuses[..20], &[201; 20], "{statuses:?}");
     assert_eq!(statuses[24], 429, "{statuses:?}");
 }
+
+#[test]
+fn a_member_may_place_twenty_orders_in_ten_minutes() {
+    let (_, _, token) = app().member("orders");
+    let branch = app().get("/api/order/branch/", None).json[0]["bran_id"].clone();
+    let order = json!({"branchId": branch, "lines": [{"name": "The Greek Pizza", "size": "M", "quantity": 1}]});
+    for n in 1..=20 {
+        let r = app().post("/api/order/", &order, Some(&token));
+        assert_eq!(r.status, 201, "order {n}: {}", r.text);
+    }
+    let r = app().post("/api/order/", &order, Some(&token));
+    r.assert_error(429);
+    let retry: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=600).contains(&retry), "{retry}");
+}

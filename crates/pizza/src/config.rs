@@ -13,6 +13,9 @@ use crate::token::TokenKey;
 /// wrote Seoul wall-clock time).
 pub const DEFAULT_SHOP_TIMEZONE: &str = "Asia/Seoul";
 
+/// Orders per member per ten minutes when `member_order_limit` is unset.
+pub const DEFAULT_MEMBER_ORDER_LIMIT: i32 = 20;
+
 fn misconfigured(cause: impl std::fmt::Display) -> ApiError {
     ApiError::unavailable("service misconfigured")
         .with_cause(format!("configuration error: {cause}"))
@@ -76,6 +79,21 @@ pub fn trusted_proxy_hops() -> Result<usize, ApiError> {
             .trim()
             .parse()
             .map_err(|_| misconfigured(format!("trusted_proxy_hops is {hops:?}, not a number"))),
+    }
+}
+
+/// Orders one member may place per ten minutes (`member_order_limit`, default
+/// [`DEFAULT_MEMBER_ORDER_LIMIT`]; 0 switches the limit off, e.g. for an account
+/// that orders for many customers).
+pub fn member_order_limit() -> Result<i32, ApiError> {
+    match optional_variable("member_order_limit") {
+        None => Ok(DEFAULT_MEMBER_ORDER_LIMIT),
+        Some(limit) => limit
+            .trim()
+            .parse()
+            .ok()
+            .filter(|l: &i32| *l >= 0)
+            .ok_or_else(|| misconfigured(format!("member_order_limit is {limit:?}, not a count"))),
     }
 }
 

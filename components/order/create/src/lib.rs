@@ -11,6 +11,8 @@
 //! - `Idempotency-Key`: a replay by the same member gets the original 201 and
 //!   creates nothing; the same key with a different body gets 422; a
 //!   duplicate still being placed by a concurrent request gets 409.
+//! - 429 with `Retry-After` past `member_order_limit` (20) orders of one
+//!   member in ten minutes.
 
 use pizza::db::Db;
 use pizza::http::{Req, json_response, serve};
@@ -49,7 +51,8 @@ fn place<'c>(
 ) -> Result<Write<'c, PlacedOrder>, ApiError> {
     let zone = config::shop_timezone();
     let fallback = config::DEFAULT_SHOP_TIMEZONE;
-    match store::place(db, member_id, order, &zone, fallback, claim)? {
+    let limit = config::member_order_limit()?;
+    match store::place(db, member_id, order, &zone, fallback, limit, claim)? {
         Placement::Created { order, zone: used } => {
             if used != zone {
                 eprintln!(
@@ -60,6 +63,10 @@ fn place<'c>(
             Ok(Write::Done(order))
         }
         Placement::KeyTaken(taken) => Ok(Write::KeyTaken(taken)),
+        Placement::OverLimit { retry_after } => Err(ApiError::too_many_requests(
+            "too many orders, try again later",
+            retry_after,
+        )),
         Placement::UnknownBranch => Err(ApiError::bad_request(format!(
             "`branchId`: no branch {:?}",
             order.branch_id

@@ -57,6 +57,11 @@ pub fn history(db: &Db, member_id: &str) -> Result<Vec<HistoryLine>, DbError> {
         .collect()
 }
 
+/// The window of the member order limit (`member_order_limit` orders per
+/// window, counted in the placement statement; parallel requests may pass it
+/// by a few), as PostgreSQL interval text.
+pub const MEMBER_ORDER_WINDOW: &str = "10 minutes";
+
 /// What the placement statement did.
 #[derive(Debug)]
 pub enum Placement<'c> {
@@ -72,6 +77,12 @@ pub enum Placement<'c> {
     UnknownBranch,
     /// The line at this 0-based index names no pizza; nothing was written.
     UnknownLine(usize),
+    /// The member placed their limit of orders within [`MEMBER_ORDER_WINDOW`]
+    /// already; nothing was written.
+    OverLimit {
+        /// Seconds until the oldest of those leaves the window.
+        retry_after: u64,
+    },
     /// Another request already holds this member's idempotency key; nothing
     /// was written. Its answer is read with [`stored_placement`].
     KeyTaken(KeyTaken<'c>),
@@ -88,7 +99,8 @@ pub enum Placement<'c> {
 /// `date`/`time` are shop time in `zone`. A zone PostgreSQL does not know
 /// fails the statement (so nothing is written); it is then placed again in
 /// `fallback_zone` and the misconfiguration logged, rather than refusing every
-/// order. (Checking the zone up front against `pg_timezone_names` would read
+/// order. A member who placed `order_limit` orders within [`MEMBER_ORDER_WINDOW`]
+/// places none (0: no limit). (Checking the zone up front against `pg_timezone_names` would read
 /// the whole time zone database on every order.)
 pub fn place<'c>(
     db: &Db,
@@ -96,6 +108,7 @@ pub fn place<'c>(
     order: &NewOrder,
     zone: &str,
     fallback_zone: &str,
+    order_limit: i32,
     claim: Option<&'c Claim>,
 ) -> Result<Placement<'c>, DbError> {
     let names: Vec<Option<String>> = order.lines.iter().map(|l| Some(l.name.clone())).collect();
@@ -112,6 +125,8 @@ pub fn place<'c>(
             text(zone),
             opt(claim.map(|c| c.key.as_str())),
             opt(claim.map(|c| c.fingerprint.as_str())),
+            ParameterValue::Int32(order_limit),
+            text(MEMBER_ORDER_WINDOW),
         ]
     };
     let (rows, zone) = match db.query(PLACE_ORDER, &params(zone)) {
@@ -127,6 +142,10 @@ pub fn place<'c>(
     }
     if let Some(line) = nullable::<i64>(&row, "missing_line") {
         return Ok(Placement::UnknownLine((line - 1) as usize));
+    }
+    if column::<bool>(&row, "over_limit")? {
+        let retry_after = nullable::<i64>(&row, "retry_after").unwrap_or(1).max(1) as u64;
+        return Ok(Placement::OverLimit { retry_after });
     }
     match (nullable::<i64>(&row, "order_id"), claim) {
         (Some(order_id), _) => Ok(Placement::Created {
@@ -145,7 +164,8 @@ pub fn place<'c>(
 
 /// The one statement that places an order. Parameters: $1 member, $2 branch,
 /// $3/$4/$5 line names, sizes, quantities, $6 zone,
-/// $7 idempotency key (NULL for none), $8 request hash. The stored response
+/// $7 idempotency key (NULL for none), $8 request hash, $9/$10 the member's
+/// order limit and its window. The stored response
 /// keeps only what a replay rebuilds the 201 from: the order id and total.
 const PLACE_ORDER: &str = r#"
 WITH zone AS (
@@ -167,16 +187,24 @@ resolved AS (
         LIMIT 1
     ) m ON true
 ),
+recent AS (
+    SELECT count(*) AS placed, min(o.created_at) AS oldest
+    FROM orders o
+    WHERE $9::int4 > 0 AND o.member_id = $1::text AND o.created_at > now() - $10::text::interval
+),
 verdict AS (
     SELECT (SELECT b.bran_id FROM branch b WHERE b.bran_id = $2::text) AS bran_id,
            (SELECT min(r.n) FROM resolved r WHERE r.pizza_id IS NULL) AS missing_line,
-           (SELECT sum(r.qty * r.unit_price) FROM resolved r) AS total
+           (SELECT sum(r.qty * r.unit_price) FROM resolved r) AS total,
+           (SELECT $9::int4 > 0 AND c.placed >= $9::int4 FROM recent c) AS over_limit,
+           (SELECT ceil(extract(epoch FROM c.oldest + $10::text::interval - now()))::int8
+            FROM recent c) AS retry_after
 ),
 new_order AS (
     SELECT nextval(pg_get_serial_sequence('orders', 'order_id')) AS order_id,
            v.bran_id, v.total, now() AT TIME ZONE z.name AS local_time
     FROM verdict v, zone z
-    WHERE v.bran_id IS NOT NULL AND v.missing_line IS NULL
+    WHERE v.bran_id IS NOT NULL AND v.missing_line IS NULL AND NOT v.over_limit
 ),
 claim AS (
     INSERT INTO order_idempotency (member_id, idem_key, request_hash, response)
@@ -225,6 +253,8 @@ event_row AS (
 )
 SELECT v.bran_id IS NOT NULL AS branch_found,
        v.missing_line::int8 AS missing_line,
+       v.over_limit,
+       v.retry_after,
        (SELECT o.order_id::int8 FROM order_row o) AS order_id,
        v.total::text AS total
 FROM verdict v
