@@ -1,12 +1,13 @@
-//! `pizza-db purge` deletes exactly the rows past their retention.
+//! `pizza-db purge` deletes exactly the rows past their retention, on a database
+//! adopted from the Django services.
 
 mod common;
 
-use common::{Database, migrations_dir};
+use common::{DJANGO_SCHEMA, Database, migrations_dir};
 
 #[test]
 fn purge_deletes_what_is_past_retention_and_keeps_the_rest() {
-    let db = Database::with("");
+    let db = Database::with(DJANGO_SCHEMA);
     pizza_db::migrate(&mut db.client(), &migrations_dir()).unwrap();
     db.psql(
         "INSERT INTO login_attempt (scope, subject, attempts, window_start) VALUES
