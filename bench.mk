@@ -4,6 +4,9 @@
 #                        bench/results/<UTC timestamp>.json and .png
 #   make bench QUICK=1   the short run (< 2 min)
 #   make bench-smoke     a few requests per scenario (< 30 s), fails on any error; `make test` runs it
+#   make chaos           fault injection (< 4 min): PostgreSQL killed, a table locked, the pool
+#                        exhausted, the host stopped; target/chaos/<UTC timestamp>.json, fails
+#                        if any scenario misses its criteria (not part of `make test`)
 
 ifeq ($(origin APP_WASM),undefined)
 # Standalone: what the root Makefile otherwise defines.
@@ -11,6 +14,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 WASM_TARGET := wasm32-wasip2
 APP_WASM := $(shell sed -n 's/.*--release -p \([a-z0-9-]*\)".*/\1/p' spin.toml | sort -u)
+TEST_WASM := e2e-chain-proxy $(shell sed -n 's/^name = "\(.*\)"/\1/p' crates/spin-host/fixtures/*/Cargo.toml)
 BENCH_PREREQ :=
 else
 BENCH_PREREQ := deps
@@ -19,7 +23,7 @@ endif
 BENCH := target/release/pizza-bench
 BENCH_FLAGS := $(if $(filter 1,$(QUICK)),--quick)
 
-.PHONY: bench bench-build bench-smoke
+.PHONY: bench bench-build bench-smoke chaos
 
 bench-build: $(BENCH_PREREQ)
 	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM))
@@ -30,3 +34,9 @@ bench: bench-build
 
 bench-smoke: bench-build
 	$(BENCH) --smoke
+
+## The chaos run serves through pizza-e2e's harness, whose manifest adds the test-only wasm.
+chaos: $(BENCH_PREREQ)
+	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
+	$(CARGO) build --release -p spin-host -p pizza-chaos
+	target/release/pizza-chaos

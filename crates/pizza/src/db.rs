@@ -95,10 +95,16 @@ fn is_transient(code: &str) -> bool {
         || matches!(code, "55P03" | "25P03" | "40001" | "40P01")
 }
 
-/// What pg4 reports without a SQLSTATE when the connection itself broke
-/// (tokio-postgres's texts for a closed or failed socket).
+/// What pg4 reports without a SQLSTATE when the connection itself broke:
+/// tokio-postgres's error for a closed, failed or timed-out socket, which
+/// Spin passes on in its `Debug` form (`Error { kind: Closed, cause: None }`)
+/// or its `Display` form (`connection closed`).
 fn is_broken_connection(text: &str) -> bool {
     [
+        "kind: Closed",
+        "kind: Io",
+        "kind: Connect",
+        "kind: Timeout",
         "connection closed",
         "error communicating with the server",
         "timed out",
@@ -162,6 +168,8 @@ mod tests {
             assert!(!is_transient(code), "{code}");
         }
         assert!(is_broken_connection("db error: connection closed"));
+        // What the chaos run saw when PostgreSQL was killed mid-statement.
+        assert!(is_broken_connection("Error { kind: Closed, cause: None }"));
         assert!(!is_broken_connection("db error: division by zero"));
     }
 }

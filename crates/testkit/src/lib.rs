@@ -57,6 +57,9 @@ pub struct Postgres {
     dir: PathBuf,
     port: u16,
     run_as: Option<String>,
+    /// The `-o` options of `pg_ctl start`, kept so [`Postgres::restart`] starts
+    /// the server exactly as before.
+    opts: String,
 }
 
 fn find_pg_bin() -> PathBuf {
@@ -106,7 +109,19 @@ fn unprivileged_user() -> Option<String> {
 
 impl Postgres {
     /// Creates and starts a new cluster; panics with the tool output on failure.
+    /// Tuned for tests: `fsync=off`, `timezone=Etc/UTC`, `max_connections=400`
+    /// (many test binaries, each with its own pools, share one machine).
     pub fn start() -> Postgres {
+        Postgres::start_with(&["fsync=off", "timezone=Etc/UTC", "max_connections=400"])
+    }
+
+    /// Creates and starts a new cluster with only the given server settings
+    /// (`name=value`, each passed as `-c`) beyond the ones every cluster needs
+    /// (TCP on 127.0.0.1 only, the chosen port, the socket in the temp dir);
+    /// everything else keeps PostgreSQL's defaults. With `&[]` the server is
+    /// configured as `make up`'s (scripts/dev-env.sh), e.g. the default
+    /// `max_connections` of 100, for runs that must see what production limits do.
+    pub fn start_with(settings: &[&str]) -> Postgres {
         let bin = find_pg_bin();
         let run_as = unprivileged_user();
         let base =
@@ -117,6 +132,7 @@ impl Postgres {
             dir: base,
             port: 0,
             run_as,
+            opts: String::new(),
         };
         if let Some(user) = &pg.run_as {
             pg.check(
@@ -139,18 +155,17 @@ impl Postgres {
         // Random port; retry if another test grabbed it in between.
         for attempt in 0..5 {
             pg.port = free_port();
-            let opts = format!(
-                "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c fsync=off -c timezone=Etc/UTC -c max_connections=400",
+            let mut opts = format!(
+                "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={}",
                 pg.port,
                 pg.dir.display()
             );
-            let mut cmd = pg.as_user(&pg.bin.join("pg_ctl"));
-            cmd.arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(pg.dir.join("server.log"))
-                .args(["-w", "-t", "60", "-o", &opts, "start"]);
-            let out = cmd.output().expect("run pg_ctl");
+            for setting in settings {
+                opts.push_str(" -c ");
+                opts.push_str(setting);
+            }
+            pg.opts = opts;
+            let out = pg.pg_ctl_start().output().expect("run pg_ctl");
             if out.status.success() {
                 return pg;
             }
@@ -164,6 +179,84 @@ impl Postgres {
             }
         }
         unreachable!()
+    }
+
+    /// `pg_ctl start` of this cluster's data directory with its options, waiting
+    /// (60 s at most) until the server accepts connections.
+    fn pg_ctl_start(&self) -> Command {
+        let mut cmd = self.as_user(&self.bin.join("pg_ctl"));
+        cmd.arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .args(["-w", "-t", "60", "-o", &self.opts, "start"]);
+        cmd
+    }
+
+    /// The postmaster's pid, from the first line of `<data>/postmaster.pid`.
+    fn postmaster_pid(&self) -> Option<libc::pid_t> {
+        let text = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
+    /// Crashes the server the way the OOM killer or a lost node does, for
+    /// fault-injection runs: SIGKILL to the postmaster and every process it
+    /// started (no shutdown checkpoint, no goodbye to clients), then waits
+    /// until all of them are gone so the port is free and the next start
+    /// finds no backend still attached to the old shared memory. Committed
+    /// data survives (crash recovery replays the WAL on [`Postgres::restart`]).
+    /// Panics if the server is not running.
+    pub fn kill9(&self) {
+        let pid = self
+            .postmaster_pid()
+            .filter(|&pid| process_alive(pid))
+            .expect("kill9: the server is not running (no live pid in postmaster.pid)");
+        // Freeze the postmaster first so it forks nothing new, then kill it and
+        // the children it has (found by parent pid before they are reparented).
+        // SAFETY: kill(2) on the server's processes, which this harness started.
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        let mut victims = children_of(pid);
+        victims.push(pid);
+        for &victim in &victims {
+            // SAFETY: as above.
+            unsafe { libc::kill(victim, libc::SIGKILL) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while victims.iter().any(|&p| process_alive(p)) {
+            assert!(
+                Instant::now() < deadline,
+                "kill9: server processes still alive after 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Starts the server again on the same data directory, port and options
+    /// (after [`Postgres::kill9`]: with crash recovery), waiting until it
+    /// accepts connections; panics with the tool output on failure. A
+    /// `postmaster.pid` left by a killed server whose pid is dead or a zombie
+    /// (nobody reaps orphans in some containers, and PostgreSQL takes a
+    /// zombie's pid for a running server) is removed first.
+    pub fn restart(&self) {
+        if let Some(pid) = self.postmaster_pid()
+            && !process_alive(pid)
+        {
+            let _ = std::fs::remove_file(self.dir.join("data/postmaster.pid"));
+        }
+        let out = self.pg_ctl_start().output().expect("run pg_ctl");
+        if !out.status.success() {
+            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+            panic!(
+                "pg_ctl start (restart) failed:\n{}{}\nserver.log:\n{log}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    /// The server's log file (all starts append to it).
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.join("server.log")
     }
 
     fn as_user(&self, program: &Path) -> Command {
@@ -256,6 +349,39 @@ impl Postgres {
         .arg(sql);
         self.check(&mut cmd, &format!("psql {sql:?}"))
     }
+}
+
+/// Whether `pid` is a running process (neither gone nor a zombie).
+fn process_alive(pid: libc::pid_t) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name, which may contain spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+/// The pids whose parent is `parent`, from /proc.
+fn children_of(parent: libc::pid_t) -> Vec<libc::pid_t> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: libc::pid_t = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let ppid: libc::pid_t = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
 }
 
 fn id_of(user: &str, flag: &str) -> String {
