@@ -155,6 +155,19 @@ pub fn evidence<'a>(shots: impl IntoIterator<Item = &'a Shot>) -> String {
         .join("; ")
 }
 
+/// Records a failure naming how many `shots` broke `rule`, with the first few
+/// as evidence; nothing when there are none.
+pub fn flag<'a>(failures: &mut Vec<String>, rule: &str, shots: impl IntoIterator<Item = &'a Shot>) {
+    let shots: Vec<&Shot> = shots.into_iter().collect();
+    if !shots.is_empty() {
+        failures.push(format!(
+            "{} {rule}: {}",
+            shots.len(),
+            evidence(shots.iter().copied())
+        ));
+    }
+}
+
 /// The whole run.
 #[derive(serde::Serialize)]
 pub struct Report {

@@ -7,7 +7,9 @@
 use crate::client::{Kind, Shot, now_ms};
 use crate::ledger;
 use crate::load::{self, Recorder, Workers};
-use crate::report::{Figures, ScenarioReport, by_status, evidence, latency, max_latency, round1};
+use crate::report::{
+    Figures, ScenarioReport, by_status, evidence, flag, latency, max_latency, round1,
+};
 use crate::{Env, Finished};
 use pizza_e2e::TestApp;
 use serde_json::json;
@@ -77,36 +79,25 @@ pub fn run(env: &Env, app: &TestApp) -> anyhow::Result<Finished> {
             .iter()
             .any(|k| s.start_ms <= k.up && s.end_ms() >= k.killed)
     };
-    let transport: Vec<&Shot> = shots.iter().filter(|s| s.transport_failed()).collect();
-    if !transport.is_empty() {
-        failures.push(format!(
-            "{} requests without an answer (the host was never stopped): {}",
-            transport.len(),
-            evidence(transport.iter().copied())
-        ));
-    }
-    let unexpected: Vec<&Shot> = shots
-        .iter()
-        .filter(|s| matches!(s.status(), Some(c) if c != 201 && c != 503))
-        .collect();
-    if !unexpected.is_empty() {
-        failures.push(format!(
-            "{} answers neither 201 nor 503: {}",
-            unexpected.len(),
-            evidence(unexpected.iter().copied())
-        ));
-    }
-    let improper: Vec<&Shot> = shots
-        .iter()
-        .filter(|s| s.status() == Some(503) && !s.proper_503())
-        .collect();
-    if !improper.is_empty() {
-        failures.push(format!(
-            "{} 503s without JSON or Retry-After: {}",
-            improper.len(),
-            evidence(improper.iter().copied())
-        ));
-    }
+    flag(
+        &mut failures,
+        "requests without an answer (the host was never stopped)",
+        shots.iter().filter(|s| s.transport_failed()),
+    );
+    flag(
+        &mut failures,
+        "answers neither 201 nor 503",
+        shots
+            .iter()
+            .filter(|s| matches!(s.status(), Some(c) if c != 201 && c != 503)),
+    );
+    flag(
+        &mut failures,
+        "503s without JSON or Retry-After",
+        shots
+            .iter()
+            .filter(|s| s.status() == Some(503) && !s.proper_503()),
+    );
     let unavailable: Vec<&Shot> = shots.iter().filter(|s| s.status() == Some(503)).collect();
     let outage: Vec<&Shot> = shots.iter().filter(|s| in_outage(s)).collect();
     let hangs: Vec<&Shot> = shots

@@ -6,7 +6,9 @@
 
 use crate::client::{Kind, Shot, now_ms};
 use crate::load::{self, Recorder, Workers};
-use crate::report::{Figures, ScenarioReport, by_status, evidence, latency, max_latency, round1};
+use crate::report::{
+    Figures, ScenarioReport, by_status, evidence, flag, latency, max_latency, round1,
+};
 use crate::{Env, Finished, ledger};
 use pizza_e2e::TestApp;
 use std::time::Duration;
@@ -56,14 +58,11 @@ pub fn run(env: &Env, app: &TestApp) -> anyhow::Result<Finished> {
         .iter()
         .filter(|s| s.start_ms >= locked && s.end_ms() <= released)
         .collect();
-    let not_503: Vec<&Shot> = during.iter().copied().filter(|s| !s.proper_503()).collect();
-    if !not_503.is_empty() {
-        failures.push(format!(
-            "{} requests during the lock not answered 503 JSON with Retry-After: {}",
-            not_503.len(),
-            evidence(not_503.iter().copied())
-        ));
-    }
+    flag(
+        &mut failures,
+        "requests during the lock not answered 503 JSON with Retry-After",
+        during.iter().copied().filter(|s| !s.proper_503()),
+    );
     let hangs: Vec<&Shot> = shots
         .iter()
         .filter(|s| s.transport_failed() || s.latency_ms > HANG_BOUND_MS)
@@ -75,17 +74,13 @@ pub fn run(env: &Env, app: &TestApp) -> anyhow::Result<Finished> {
             evidence(hangs.iter().copied())
         ));
     }
-    let unexpected: Vec<&Shot> = shots
-        .iter()
-        .filter(|s| matches!(s.status(), Some(c) if ![200, 201, 503].contains(&c)))
-        .collect();
-    if !unexpected.is_empty() {
-        failures.push(format!(
-            "{} answers neither 200, 201 nor 503: {}",
-            unexpected.len(),
-            evidence(unexpected.iter().copied())
-        ));
-    }
+    flag(
+        &mut failures,
+        "answers neither 200, 201 nor 503",
+        shots
+            .iter()
+            .filter(|s| matches!(s.status(), Some(c) if ![200, 201, 503].contains(&c))),
+    );
     match recovered {
         Some(r) if r - released <= RECOVERY_BOUND_MS => {}
         r => failures.push(format!(

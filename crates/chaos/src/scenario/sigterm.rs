@@ -5,7 +5,7 @@
 
 use crate::client::{Kind, Shot, now_ms};
 use crate::load::{self, Recorder, Workers};
-use crate::report::{Figures, ScenarioReport, by_status, evidence, latency, round1};
+use crate::report::{Figures, ScenarioReport, by_status, evidence, flag, latency, round1};
 use crate::{DB, Env, Finished, ledger};
 use pizza_e2e::TestApp;
 use std::time::Duration;
@@ -49,28 +49,20 @@ pub fn run(env: &Env, host: Host, app: &TestApp) -> anyhow::Result<(Finished, Ho
             exited - term
         ));
     }
-    let unexpected: Vec<&Shot> = shots
-        .iter()
-        .filter(|s| matches!(s.status(), Some(c) if c != 201 && c != 503))
-        .collect();
-    if !unexpected.is_empty() {
-        failures.push(format!(
-            "{} answers neither 201 nor 503: {}",
-            unexpected.len(),
-            evidence(unexpected.iter().copied())
-        ));
-    }
-    let before_term_failed: Vec<&Shot> = shots
-        .iter()
-        .filter(|s| s.transport_failed() && s.end_ms() < term)
-        .collect();
-    if !before_term_failed.is_empty() {
-        failures.push(format!(
-            "{} requests failed before the signal: {}",
-            before_term_failed.len(),
-            evidence(before_term_failed.iter().copied())
-        ));
-    }
+    flag(
+        &mut failures,
+        "answers neither 201 nor 503",
+        shots
+            .iter()
+            .filter(|s| matches!(s.status(), Some(c) if c != 201 && c != 503)),
+    );
+    flag(
+        &mut failures,
+        "requests failed before the signal",
+        shots
+            .iter()
+            .filter(|s| s.transport_failed() && s.end_ms() < term),
+    );
     let in_flight: Vec<&Shot> = shots.iter().filter(|s| s.spans(term)).collect();
     if in_flight.is_empty() {
         failures.push("no request was in flight at the signal: nothing was tested".to_owned());
