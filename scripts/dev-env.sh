@@ -136,6 +136,8 @@ init_cluster() {
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 password_encryption = '$method'
+# The tests' clusters use the same settings (testkit::MAKE_UP_SETTINGS).
+timezone = 'Etc/UTC'
 EOF
     cat >"$PGDATA/pg_hba.conf" <<EOF
 # dev-env.sh: TCP on 127.0.0.1 only; the admin user is trusted, service roles need passwords.

@@ -148,8 +148,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     let selected = |name: &str| cli.only.is_empty() || cli.only.iter().any(|o| o == name);
 
     eprintln!("pizza-chaos: starting PostgreSQL with make up's settings, migrating, seeding");
-    // No settings: PostgreSQL's defaults, as scripts/dev-env.sh runs it.
-    let pg = Postgres::start_with(&[]);
+    // make up's settings: PostgreSQL's defaults plus testkit::MAKE_UP_SETTINGS.
+    let pg = Postgres::start();
     pg.create_database(DB);
     let admin_url = pg.superuser_url(DB);
     pizza_e2e::prepare_database(&admin_url, true);

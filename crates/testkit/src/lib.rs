@@ -107,12 +107,17 @@ fn unprivileged_user() -> Option<String> {
     panic!("running as root but neither user 'postgres' nor 'nobody' exists to run PostgreSQL");
 }
 
+/// The server settings `make up` gives its private cluster beyond PostgreSQL's
+/// defaults (the ones that change behaviour, not where it listens).
+pub const MAKE_UP_SETTINGS: &[&str] = &["timezone=Etc/UTC"];
+
 impl Postgres {
-    /// Creates and starts a new cluster; panics with the tool output on failure.
-    /// Tuned for tests: `fsync=off`, `timezone=Etc/UTC`, `max_connections=400`
-    /// (many test binaries, each with its own pools, share one machine).
+    /// Creates and starts a new cluster configured as `make up`'s
+    /// (scripts/dev-env.sh): PostgreSQL's defaults (`max_connections` 100,
+    /// `fsync` on) and `timezone=Etc/UTC`, so that tests see the limits users
+    /// run with. Panics with the tool output on failure.
     pub fn start() -> Postgres {
-        Postgres::start_with(&["fsync=off", "timezone=Etc/UTC", "max_connections=400"])
+        Postgres::start_with(MAKE_UP_SETTINGS)
     }
 
     /// Creates and starts a new cluster with only the given server settings
