@@ -22,11 +22,17 @@ fn schemathesis(name: &str, extra: &[&str]) {
     );
     let examples = std::env::var("FUZZ_EXAMPLES").unwrap_or_else(|_| "200".into());
     let a = app();
+    // schemathesis and hypothesis keep caches in the working directory: target/, not the tree.
+    let work = testkit::workspace_root().join("target/fuzz-report");
+    std::fs::create_dir_all(&work).expect("create target/fuzz-report");
     let out = Command::new(&st)
+        .current_dir(&work)
         .args(["run", &format!("{}/api/openapi.json", a.base_url)])
         .args(["--url", &a.base_url, "--checks", CHECKS, "--mode", "all"])
         .args(["--max-examples", &examples, "--request-timeout", "10"])
         .args(["--seed", "20261201", "--workers", "2", "--no-color"])
+        // No example database in the working tree: every run starts from the seed.
+        .args(["--generation-database", "none"])
         .args(extra)
         .arg("--report-dir")
         .arg(
