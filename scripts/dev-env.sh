@@ -136,8 +136,6 @@ init_cluster() {
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 password_encryption = '$method'
-# The tests' clusters use the same settings (testkit::MAKE_UP_SETTINGS).
-timezone = 'Etc/UTC'
 EOF
     cat >"$PGDATA/pg_hba.conf" <<EOF
 # dev-env.sh: TCP on 127.0.0.1 only; the admin user is trusted, service roles need passwords.
@@ -145,6 +143,12 @@ host all $ADMIN_USER 127.0.0.1/32 trust
 host all all 127.0.0.1/32 $method
 EOF
 }
+
+# Server settings, given at every start so that an existing cluster gets them too.
+# The tests' clusters use the same (testkit::MAKE_UP_SETTINGS). Spin keeps up to 64
+# pooled connections per connection string and never closes them: max_connections is
+# 3 services x 64, plus 18 for pizza-db, psql and the 3 superuser-reserved slots.
+SERVER_SETTINGS="-c timezone=Etc/UTC -c max_connections=210"
 
 start_cluster() {
     local bindir="$1" port="$2"
@@ -154,7 +158,7 @@ start_cluster() {
     fi
     touch "$PG_LOG"
     [[ $EUID -ne 0 ]] || chown postgres:postgres "$PG_LOG"
-    as_pg "$bindir/pg_ctl" -D "$PGDATA" -l "$PG_LOG" -o "-p $port" -w -t 60 start >/dev/null ||
+    as_pg "$bindir/pg_ctl" -D "$PGDATA" -l "$PG_LOG" -o "-p $port $SERVER_SETTINGS" -w -t 60 start >/dev/null ||
         die "PostgreSQL did not start; see $PG_LOG"
     say "PostgreSQL started on 127.0.0.1:$port"
 }

@@ -108,14 +108,16 @@ fn unprivileged_user() -> Option<String> {
 }
 
 /// The server settings `make up` gives its private cluster beyond PostgreSQL's
-/// defaults (the ones that change behaviour, not where it listens).
-pub const MAKE_UP_SETTINGS: &[&str] = &["timezone=Etc/UTC"];
+/// defaults (the ones that change behaviour, not where it listens):
+/// `max_connections` = 3 services × Spin's 64 pooled connections + 18 for the
+/// admin tools and PostgreSQL's 3 superuser-reserved slots.
+pub const MAKE_UP_SETTINGS: &[&str] = &["timezone=Etc/UTC", "max_connections=210"];
 
 impl Postgres {
     /// Creates and starts a new cluster configured as `make up`'s
-    /// (scripts/dev-env.sh): PostgreSQL's defaults (`max_connections` 100,
-    /// `fsync` on) and `timezone=Etc/UTC`, so that tests see the limits users
-    /// run with. Panics with the tool output on failure.
+    /// (scripts/dev-env.sh): PostgreSQL's defaults (`fsync` on) and
+    /// [`MAKE_UP_SETTINGS`], so that tests see the limits users run with.
+    /// Panics with the tool output on failure.
     pub fn start() -> Postgres {
         Postgres::start_with(MAKE_UP_SETTINGS)
     }
