@@ -62,7 +62,7 @@ impl Req {
             _ => {
                 let mut bytes = [0u8; 8];
                 let _ = getrandom::fill(&mut bytes);
-                bytes.iter().map(|b| format!("{b:02x}")).collect()
+                crate::hex::encode(&bytes)
             }
         }
     }
@@ -241,8 +241,7 @@ pub fn cacheable_json(req: &Req, body: &impl Serialize, max_age_secs: u32) -> Re
 fn etag(body: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", crate::hex::encode(&digest[..16]))
 }
 
 /// Whether an `If-None-Match` header matches `tag` (RFC 9110 weak comparison:

@@ -13,7 +13,7 @@
 //!   likewise;
 //! - [`idempotency`]: `Idempotency-Key` replays, for every write that takes one;
 //! - [`auth`]: turning a `Bearer` header into an authenticated member;
-//! - [`config`]: Spin variables;
+//! - [`config`]: Spin variables; [`hex`]: hex text of bytes;
 //! - [`db`] and [`store`]: the PostgreSQL connection (with its own error type)
 //!   and the SQL, one module per table owner.
 //!
@@ -26,6 +26,7 @@ pub mod client_address;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hex;
 pub mod http;
 pub mod idempotency;
 pub mod member;

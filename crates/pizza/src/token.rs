@@ -196,15 +196,14 @@ fn django_revocation_id(member_id: &str, issued_at: u64) -> String {
         .chain_update([0])
         .chain_update(issued_at.to_be_bytes())
         .finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("dj:{}", &hex[..48])
+    format!("dj:{}", &crate::hex::encode(&digest)[..48])
 }
 
 /// 128 random bits as hex: unguessable token ids.
 fn random_id() -> anyhow::Result<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::hex::encode(&bytes))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ impl Fingerprint {
     /// body do not count).
     pub fn of(canonical: &Value) -> Fingerprint {
         let digest = Sha256::digest(canonical.to_string().as_bytes());
-        Fingerprint(digest.iter().map(|b| format!("{b:02x}")).collect())
+        Fingerprint(crate::hex::encode(&digest))
     }
 
     /// A fingerprint as the store kept it.

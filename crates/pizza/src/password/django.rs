@@ -19,8 +19,6 @@
 //! services have neither) verifies only the PBKDF2 and scrypt formats, so
 //! [`encode_scrypt`] is what coexistence writes.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use sha2::Digest;
@@ -39,8 +37,6 @@ const SCRYPT_LEN: usize = 64;
 const SCRYPT_MAX_MEMORY: u64 = 64 << 20;
 /// Most PBKDF2 iterations accepted; Django's default is 1,000,000.
 const PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;
-/// Most argon2 memory (KiB) accepted; Django's default is 102,400.
-const ARGON2_MAX_KIB: u32 = 256 * 1024;
 
 /// Whether `stored` is written in one of Django's formats (a known algorithm prefix).
 pub fn is_django_format(stored: &str) -> bool {
@@ -68,9 +64,9 @@ pub fn verify(password: &str, stored: &str) -> bool {
     match algorithm {
         "pbkdf2_sha256" => verify_pbkdf2(password, rest, PBKDF2_SHA256),
         "pbkdf2_sha1" => verify_pbkdf2(password, rest, PBKDF2_SHA1),
-        "argon2" => verify_argon2(password, rest),
+        "argon2" => super::verify_argon2_phc(password, &format!("${rest}")),
         "bcrypt_sha256" => {
-            let digest = hex(&sha2::Sha256::digest(password.as_bytes()));
+            let digest = crate::hex::encode(&sha2::Sha256::digest(password.as_bytes()));
             bcrypt::verify(digest, rest).unwrap_or(false)
         }
         "bcrypt" => bcrypt::verify(password, rest).unwrap_or(false),
@@ -135,20 +131,6 @@ fn verify_pbkdf2(password: &str, rest: &str, (derive, len): Pbkdf2) -> bool {
     constant_time_eq(&actual, &expected)
 }
 
-/// The PHC string after `argon2$`, with the parameters it names (bounded).
-fn verify_argon2(password: &str, rest: &str) -> bool {
-    let phc = format!("${rest}");
-    let Ok(parsed) = PasswordHash::new(&phc) else {
-        return false;
-    };
-    let within_bounds = argon2::Params::try_from(&parsed)
-        .is_ok_and(|p| p.m_cost() <= ARGON2_MAX_KIB && p.t_cost() <= 16 && p.p_cost() <= 16);
-    within_bounds
-        && Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-}
-
 /// `<n>$<salt>$<r>$<p>$<base64 of 64 bytes>`.
 fn verify_scrypt(password: &str, rest: &str) -> bool {
     let Some([n, salt, r, p, expected]) = split_fields::<5>(rest) else {
@@ -188,7 +170,10 @@ fn verify_md5(password: &str, rest: &str) -> bool {
     let mut md5 = md5::Md5::new();
     md5.update(salt.as_bytes());
     md5.update(password.as_bytes());
-    constant_time_eq(hex(&md5.finalize()).as_bytes(), expected.as_bytes())
+    constant_time_eq(
+        crate::hex::encode(&md5.finalize()).as_bytes(),
+        expected.as_bytes(),
+    )
 }
 
 /// Exactly `N` `$`-separated fields.
@@ -197,12 +182,8 @@ fn split_fields<const N: usize>(rest: &str) -> Option<[&str; N]> {
     fields.try_into().ok()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Compares two byte strings without stopping at the first difference.
-pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -264,7 +245,7 @@ mod tests {
             .unwrap()
             .format_for_version(bcrypt::Version::TwoB);
         assert!(verify("correct horse", &format!("bcrypt${plain}")));
-        let digest = hex(&sha2::Sha256::digest(b"correct horse"));
+        let digest = crate::hex::encode(&sha2::Sha256::digest(b"correct horse"));
         let sha = bcrypt::hash_with_salt(digest, 4, *b"0123456789abcdef")
             .unwrap()
             .format_for_version(bcrypt::Version::TwoB);

@@ -84,7 +84,7 @@ pub fn hash(password: &str, format: WriteFormat) -> anyhow::Result<String> {
 /// asks for an upgrade unless the hash is already `format`, current.
 pub fn verify(password: &str, stored: &str, format: WriteFormat) -> Verdict {
     let matched = if stored.starts_with("$argon2") {
-        verify_argon2(password, stored)
+        verify_argon2_phc(password, stored)
     } else {
         let matched = if django::is_django_format(stored) {
             django::verify(password, stored)
@@ -115,13 +115,18 @@ pub fn waste_verification_time(password: &str) {
     let _ = argon2id().hash_password_into(password.as_bytes(), b"equal-time-salt!", &mut out);
 }
 
-/// A PHC argon2 string (any variant and parameters within reason).
-fn verify_argon2(password: &str, stored: &str) -> bool {
+/// Most argon2 memory (KiB) a stored hash may ask for (Django's default is
+/// 102,400): it comes from the database, but a login must not exhaust an instance.
+const ARGON2_MAX_KIB: u32 = 256 * 1024;
+
+/// A PHC argon2 string, ours or inside Django's `argon2$` (any variant, with
+/// the parameters it names, within bounds).
+fn verify_argon2_phc(password: &str, stored: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
     let within_bounds = Params::try_from(&parsed)
-        .is_ok_and(|p| p.m_cost() <= 256 * 1024 && p.t_cost() <= 16 && p.p_cost() <= 16);
+        .is_ok_and(|p| p.m_cost() <= ARGON2_MAX_KIB && p.t_cost() <= 16 && p.p_cost() <= 16);
     within_bounds
         && argon2id()
             .verify_password(password.as_bytes(), &parsed)
