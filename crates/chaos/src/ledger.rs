@@ -131,15 +131,15 @@ fn read_books(admin_url: &str, members: &[String]) -> anyhow::Result<Books> {
 }
 
 /// Settles the orders among `shots` (sent for `members`): retries every one
-/// without a 201 once against `base` (recording the retries into `retries`),
-/// then checks the database (superuser `admin_url`).
+/// without a 201 once against `base`, then checks the database (superuser
+/// `admin_url`). Returns the ledger and the retries sent.
 pub fn settle(
     admin_url: &str,
     base: &str,
     members: &[Member],
     shots: &[Shot],
-    retries: &mut Vec<Shot>,
-) -> anyhow::Result<Ledger> {
+) -> anyhow::Result<(Ledger, Vec<Shot>)> {
+    let mut retries = Vec::new();
     let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
     let orders: Vec<&Shot> = shots.iter().filter(|s| s.kind == Kind::Order).collect();
     let mut ledger = Ledger {
@@ -234,5 +234,5 @@ pub fn settle(
         .count();
     ledger.orders_in_db = after.orders.len();
     ledger.idempotency_rows = after.claims.len();
-    Ok(ledger)
+    Ok((ledger, retries))
 }

@@ -4,6 +4,7 @@
 //! the database is gone, place orders again within seconds of its return,
 //! and nothing it acknowledged may be lost.
 
+use super::flag_other_than_201_or_503;
 use crate::client::{Kind, Shot, now_ms};
 use crate::ledger;
 use crate::load::{self, Recorder, Workers};
@@ -84,13 +85,7 @@ pub fn run(env: &Env, app: &TestApp) -> anyhow::Result<Finished> {
         "requests without an answer (the host was never stopped)",
         shots.iter().filter(|s| s.transport_failed()),
     );
-    flag(
-        &mut failures,
-        "answers neither 201 nor 503",
-        shots
-            .iter()
-            .filter(|s| matches!(s.status(), Some(c) if c != 201 && c != 503)),
-    );
+    flag_other_than_201_or_503(&mut failures, &shots);
     flag(
         &mut failures,
         "503s without JSON or Retry-After",
@@ -131,14 +126,7 @@ pub fn run(env: &Env, app: &TestApp) -> anyhow::Result<Finished> {
         }
     }
 
-    let mut retries = Vec::new();
-    let ledger = ledger::settle(
-        &env.admin_url,
-        &app.base_url,
-        &members,
-        &shots,
-        &mut retries,
-    )?;
+    let (ledger, retries) = ledger::settle(&env.admin_url, &app.base_url, &members, &shots)?;
     failures.extend(ledger.failures());
 
     let mut figures = Figures::default();

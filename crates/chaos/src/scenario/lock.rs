@@ -92,14 +92,7 @@ pub fn run(env: &Env, app: &TestApp) -> anyhow::Result<Finished> {
         failures.push("no request was made while the lock was held".to_owned());
     }
 
-    let mut retries = Vec::new();
-    let ledger = ledger::settle(
-        &env.admin_url,
-        &app.base_url,
-        &members,
-        &shots,
-        &mut retries,
-    )?;
+    let (ledger, retries) = ledger::settle(&env.admin_url, &app.base_url, &members, &shots)?;
     failures.extend(ledger.failures());
 
     let of = |kind: Kind| during.iter().copied().filter(move |s| s.kind == kind);

@@ -156,8 +156,7 @@ pub fn run(env: &Env, app: &TestApp) -> anyhow::Result<Finished> {
     }
     figures.add("waves", waves);
 
-    let mut retries = Vec::new();
-    let ledger = ledger::settle(&env.admin_url, base, &members, &shots, &mut retries)?;
+    let (ledger, retries) = ledger::settle(&env.admin_url, base, &members, &shots)?;
     failures.extend(ledger.failures());
     figures.add("requests", shots.len());
     figures.add("acknowledged", ledger.acknowledged);
@@ -170,7 +169,7 @@ pub fn run(env: &Env, app: &TestApp) -> anyhow::Result<Finished> {
     figures.ledger(&ledger);
     let report = ScenarioReport::new(
         "pool-exhausted",
-        "waves of 200 concurrent requests (pool: 64 connections, max_connections 100)",
+        "waves of 200 concurrent requests (pool: 64 connections per service, make up's max_connections)",
         failures,
         figures,
     );

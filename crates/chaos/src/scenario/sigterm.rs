@@ -3,6 +3,7 @@
 //! no order it committed may go unanswered, and nothing it acknowledged may be
 //! lost. The unanswered requests are sent again to a new host.
 
+use super::flag_other_than_201_or_503;
 use crate::client::{Kind, Shot, now_ms};
 use crate::load::{self, Recorder, Workers};
 use crate::report::{Figures, ScenarioReport, by_status, evidence, flag, latency, round1};
@@ -49,13 +50,7 @@ pub fn run(env: &Env, host: Host, app: &TestApp) -> anyhow::Result<(Finished, Ho
             exited - term
         ));
     }
-    flag(
-        &mut failures,
-        "answers neither 201 nor 503",
-        shots
-            .iter()
-            .filter(|s| matches!(s.status(), Some(c) if c != 201 && c != 503)),
-    );
+    flag_other_than_201_or_503(&mut failures, &shots);
     flag(
         &mut failures,
         "requests failed before the signal",
@@ -68,14 +63,7 @@ pub fn run(env: &Env, host: Host, app: &TestApp) -> anyhow::Result<(Finished, Ho
         failures.push("no request was in flight at the signal: nothing was tested".to_owned());
     }
 
-    let mut retries = Vec::new();
-    let ledger = ledger::settle(
-        &env.admin_url,
-        &new_app.base_url,
-        &members,
-        &shots,
-        &mut retries,
-    )?;
+    let (ledger, retries) = ledger::settle(&env.admin_url, &new_app.base_url, &members, &shots)?;
     failures.extend(ledger.failures());
     // Committed by the host but never answered: the drain cut off a request.
     let cut_off: Vec<&Shot> = shots
