@@ -116,8 +116,9 @@ pub fn waste_verification_time(password: &str) {
 }
 
 /// Most argon2 memory (KiB) a stored hash may ask for (Django's default is
-/// 102,400): it comes from the database, but a login must not exhaust an instance.
-const ARGON2_MAX_KIB: u32 = 256 * 1024;
+/// 102,400): it comes from the database, but a login must not exhaust an
+/// instance. The login SpinApp's `invocationLimits` leave room for it.
+const ARGON2_MAX_KIB: u32 = 128 * 1024;
 
 /// A PHC argon2 string, ours or inside Django's `argon2$` (any variant, with
 /// the parameters it names, within bounds).
