@@ -1,8 +1,8 @@
 //! `pizza-chaos` (`make chaos`): faults injected into the running app, on
 //! loopback only, in a few minutes.
 //!
-//! One run: a throw-away PostgreSQL with `make up`'s settings (PostgreSQL's
-//! defaults, so `max_connections` 100), migrated and seeded; `spin-host`
+//! One run: a throw-away PostgreSQL with `make up`'s settings
+//! (`testkit::MAKE_UP_SETTINGS`), migrated and seeded; `spin-host`
 //! serving the real `spin.toml`; then four scenarios, each under load from
 //! client threads that record every request (key, body, status, answer,
 //! latency): PostgreSQL SIGKILLed and restarted twice, a table locked for
