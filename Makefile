@@ -17,7 +17,7 @@ APP_WASM := $(shell sed -n 's/.*--release -p \([a-z0-9-]*\)".*/\1/p' spin.toml |
 TEST_WASM := e2e-chain-proxy $(shell sed -n 's/^name = "\(.*\)"/\1/p' crates/spin-host/fixtures/*/Cargo.toml)
 HOST := target/release/spin-host
 
-.PHONY: up db down deps first-build-notice build build-wasm build-native lint fuzz-deps fuzz test unit-test e2e-test clean
+.PHONY: up db down deps first-build-notice build build-wasm build-native lint fuzz-deps fuzz pgbouncer test unit-test e2e-test clean
 
 ## Toolchain and system packages the project needs (idempotent).
 deps:
@@ -78,8 +78,12 @@ fuzz: deps fuzz-deps
 	$(CARGO) build --release -p spin-host
 	FUZZ_EXAMPLES=2000 $(CARGO) test --release -p pizza-e2e --test fuzz -- --nocapture
 
+## PgBouncer, built from Debian's pinned source into target/tools (crates/e2e/tests/pooler.rs).
+pgbouncer:
+	@bash scripts/pgbouncer.sh >/dev/null
+
 ## Everything CI runs.
-test: deps lint fuzz-deps
+test: deps lint fuzz-deps pgbouncer
 	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
 	$(CARGO) build --release -p spin-host -p pizza-db -p pizza-bench
 	$(CARGO) test --release -p pizza -p pizza-db -p testkit -p spin-host -p pizza-e2e

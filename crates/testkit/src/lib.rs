@@ -9,6 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod pgbouncer;
+pub use pgbouncer::{PGBOUNCER_ADMIN_PASSWORD, PGBOUNCER_VERSION, PgBouncer, pgbouncer_bin};
+
 /// SQL that builds the database the Django services leave behind (see the file's
 /// header): the starting point of every test of adopting, planning and coexisting.
 pub const DJANGO_DATABASE: &str = include_str!("../fixtures/django_database.sql");

@@ -1,0 +1,184 @@
+//! A throw-away PgBouncer in front of a [`Postgres`] cluster, configured as a
+//! transaction-mode pooler the way CloudNativePG's `Pooler` runs one: clients
+//! authenticate with SCRAM against the roles' verifiers, which PgBouncer reads
+//! with `auth_query` as `auth_user`; protocol-level prepared statements are on
+//! (`max_prepared_statements`). The binary is the one `scripts/pgbouncer.sh`
+//! builds; killed and removed on Drop.
+
+use crate::{Postgres, free_port, workspace_root};
+use std::fs::File;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The PgBouncer release `scripts/pgbouncer.sh` builds.
+pub const PGBOUNCER_VERSION: &str = "1.24.1";
+
+/// Password of the superuser `postgres` at PgBouncer (its `auth_file`): the
+/// `auth_user` and the admin console's user.
+pub const PGBOUNCER_ADMIN_PASSWORD: &str = "postgres";
+
+/// The settings every [`PgBouncer`] gets unless [`PgBouncer::start`] is given
+/// another value for the same name.
+const DEFAULTS: &[(&str, &str)] = &[
+    ("pool_mode", "transaction"),
+    ("max_prepared_statements", "200"),
+    ("auth_type", "scram-sha-256"),
+    ("auth_user", "postgres"),
+    ("admin_users", "postgres"),
+    // The app opens up to 3 × 64 connections (one pool per connection string).
+    ("max_client_conn", "1000"),
+    ("default_pool_size", "20"),
+];
+
+/// A running PgBouncer on 127.0.0.1 (no Unix socket).
+pub struct PgBouncer {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+/// `target/tools/pgbouncer-<version>/bin/pgbouncer` of the workspace.
+pub fn pgbouncer_bin() -> PathBuf {
+    workspace_root().join(format!(
+        "target/tools/pgbouncer-{PGBOUNCER_VERSION}/bin/pgbouncer"
+    ))
+}
+
+impl PgBouncer {
+    /// Starts PgBouncer for every database of `pg` (`* = host=127.0.0.1
+    /// port=<pg>`), listening on a free port, with the defaults above
+    /// (transaction mode, `max_prepared_statements = 200`, SCRAM with
+    /// `auth_query` as `postgres`) overridden or extended by `settings`
+    /// (`name=value` lines of the `[pgbouncer]` section). Waits until it accepts
+    /// connections; panics with its log otherwise. As root it runs as the
+    /// cluster's unprivileged user (PgBouncer refuses to run as root).
+    pub fn start(pg: &Postgres, settings: &[&str]) -> PgBouncer {
+        let bin = pgbouncer_bin();
+        assert!(
+            bin.exists(),
+            "{} is missing: build it with `bash scripts/pgbouncer.sh`",
+            bin.display()
+        );
+        let dir = std::env::temp_dir().join(format!(
+            "testkit-pgbouncer-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        // The unprivileged user may not be able to enter the workspace (say, a
+        // clone under /root): it runs a copy.
+        let bin = match &pg.run_as {
+            Some(_) => {
+                let copy = dir.join("pgbouncer");
+                std::fs::copy(&bin, &copy).expect("copy pgbouncer");
+                copy
+            }
+            None => bin,
+        };
+        let mut config: Vec<(String, String)> = DEFAULTS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for setting in settings {
+            let (k, v) = setting
+                .split_once('=')
+                .unwrap_or_else(|| panic!("setting {setting:?} is not name=value"));
+            let (k, v) = (k.trim().to_string(), v.trim().to_string());
+            match config.iter_mut().find(|(name, _)| *name == k) {
+                Some(entry) => entry.1 = v,
+                None => config.push((k, v)),
+            }
+        }
+        let auth_file = dir.join("userlist.txt");
+        std::fs::write(
+            &auth_file,
+            format!("\"postgres\" \"{PGBOUNCER_ADMIN_PASSWORD}\"\n"),
+        )
+        .expect("write auth_file");
+        let log = dir.join("pgbouncer.log");
+        for attempt in 0..5 {
+            let port = free_port();
+            let mut ini = format!(
+                "[databases]\n* = host=127.0.0.1 port={}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\nauth_file = {}\npidfile = {}\n",
+                pg.port(),
+                auth_file.display(),
+                dir.join("pgbouncer.pid").display(),
+            );
+            for (k, v) in &config {
+                ini.push_str(&format!("{k} = {v}\n"));
+            }
+            let ini_path = dir.join("pgbouncer.ini");
+            std::fs::write(&ini_path, ini).expect("write pgbouncer.ini");
+            if let Some(user) = &pg.run_as {
+                pg.check(Command::new("chown").arg("-R").arg(user).arg(&dir), "chown");
+            }
+            let out = File::create(&log).expect("create pgbouncer.log");
+            let mut child = pg
+                .as_user(&bin)
+                .arg(&ini_path)
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().expect("dup log"))
+                .stderr(out)
+                .spawn()
+                .unwrap_or_else(|e| panic!("failed to start {}: {e}", bin.display()));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let text = std::fs::read_to_string(&log).unwrap_or_default();
+                    if attempt < 4 && text.contains("Address already in use") {
+                        break;
+                    }
+                    panic!("pgbouncer exited at start ({status}):\n{text}");
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return PgBouncer { child, dir, port };
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "pgbouncer did not listen within 20 s:\n{}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        unreachable!()
+    }
+
+    /// PgBouncer's TCP port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host_port(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `postgres://user:password@127.0.0.1:port/db`, through PgBouncer.
+    pub fn url(&self, user: &str, password: &str, db: &str) -> String {
+        format!("postgres://{user}:{password}@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// The admin console (`SHOW POOLS`, `SHOW STATS`, ...; simple protocol only).
+    pub fn admin_url(&self) -> String {
+        self.url("postgres", PGBOUNCER_ADMIN_PASSWORD, "pgbouncer")
+    }
+
+    /// PgBouncer's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
