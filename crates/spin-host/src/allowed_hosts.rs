@@ -135,6 +135,20 @@ impl AllowedHosts {
     }
 }
 
+/// The component a service-chaining URL names: `x` for
+/// `scheme://x.spin.internal[:port]/...`, `*` for `*.spin.internal`, and
+/// `None` for every other host, `a.b.spin.internal` included (Spin's
+/// `parse_service_chaining_target`, which decides both what its outbound
+/// HTTP interceptor runs in process and what a selection must retain).
+pub fn service_chaining_target(uri: &http::Uri) -> Option<String> {
+    let host = uri.authority()?.host().trim();
+    let (host, _port) = host.rsplit_once(':').unwrap_or((host, ""));
+    match host.split_once('.')? {
+        (first, "spin.internal") => Some(first.to_string()),
+        _ => None,
+    }
+}
+
 /// Prints Spin's warning for a denied outbound destination.
 pub fn log_denied(destination: &str) {
     eprintln!(
@@ -180,6 +194,21 @@ mod tests {
             p
         ));
         assert!(!allows("tcp://127.0.0.1:55432", "postgres", "127.0.0.1", p));
+    }
+
+    #[test]
+    fn service_chaining_targets_as_spin_parses_them() {
+        let target = |url: &str| service_chaining_target(&url.parse().unwrap());
+        assert_eq!(target("http://priv.spin.internal/x"), Some("priv".into()));
+        assert_eq!(
+            target("https://priv.spin.internal:8080"),
+            Some("priv".into())
+        );
+        assert_eq!(target("http://*.spin.internal"), Some("*".into()));
+        assert_eq!(target("http://a.b.spin.internal"), None);
+        assert_eq!(target("http://spin.internal"), None);
+        assert_eq!(target("http://self"), None);
+        assert_eq!(target("/relative"), None);
     }
 
     #[test]

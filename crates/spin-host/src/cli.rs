@@ -4,7 +4,7 @@ use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// `spin-host [up] -f spin.toml --listen 127.0.0.1:3000 --variable k=v`
+/// `spin-host [up] -f spin.toml --listen 127.0.0.1:3000 --variable k=v -c id`
 #[derive(Parser, Debug)]
 #[command(
     name = "spin-host",
@@ -24,6 +24,10 @@ pub struct Cli {
     /// Application variable `key=value` (repeatable); beats env and `.env`.
     #[arg(long = "variable", value_parser = crate::variables::parse_cli_variable)]
     pub variables: Vec<(String, String)>,
+    /// Component to run (repeatable; default: all), as `spin up -c/--component-id`.
+    /// Without it, `SPIN_COMPONENTS_TO_RETAIN` (the shim's) selects.
+    #[arg(short = 'c', long = "component-id")]
+    pub components: Vec<String>,
     /// Per-instance memory limit in bytes.
     #[arg(long, env = "SPIN_MAX_INSTANCE_MEMORY")]
     pub max_instance_memory: Option<usize>,

@@ -6,7 +6,7 @@
 //!
 //! 1. leaves: `manifest`, `routing`, `allowed_hosts`, `logging`, `cache`,
 //!    `bindings`;
-//! 2. `http_util` (routing);
+//! 2. `http_util` (routing), `selection` (allowed_hosts, manifest);
 //! 3. the host interfaces, each with its own per-instance state, as Spin's
 //!    factors: `pg` (allowed_hosts, bindings), `variables` (bindings,
 //!    manifest), `outbound_http` (allowed_hosts, http_util, routing);
@@ -31,6 +31,7 @@ mod manifest;
 mod outbound_http;
 mod pg;
 mod routing;
+mod selection;
 mod state;
 mod trigger;
 mod variables;
@@ -73,7 +74,12 @@ fn report(error: &anyhow::Error) {
 }
 
 async fn run(cli: cli::Cli) -> Result<()> {
-    let manifest = manifest::Manifest::load(&cli.from)?;
+    let mut manifest = manifest::Manifest::load(&cli.from)?;
+    if let Some(selection) = selection::Selection::choose(&cli.components) {
+        selection.apply(&mut manifest)?;
+    }
+    // `spin up`'s check, after the selection as there.
+    anyhow::ensure!(!manifest.http_triggers.is_empty(), "No triggers in app");
     let config = app::AppConfig {
         max_instance_memory: cli.max_instance_memory,
         strict_tx: cli.strict_tx,

@@ -9,7 +9,7 @@
 //! module's) sits above it, as Spin's trigger implements the outbound HTTP
 //! factor's request interceptor.
 
-use crate::allowed_hosts::{AllowedHosts, log_denied};
+use crate::allowed_hosts::{AllowedHosts, log_denied, service_chaining_target};
 use crate::http_util::prepare_request;
 use crate::routing::RouteMatch;
 use std::future::Future;
@@ -23,8 +23,6 @@ use wasmtime_wasi_http::types::{
     HostFutureIncomingResponse, IncomingResponse, OutgoingRequestConfig, default_send_request,
 };
 
-const INTERNAL_SUFFIX: &str = ".spin.internal";
-
 /// The response of a component run in process, as [`LocalApp::dispatch`]
 /// hands it back (boxed, so that [`LocalApp`] can be a trait object).
 pub type ResponseFuture = Pin<Box<dyn Future<Output = hyper::Response<HyperOutgoingBody>> + Send>>;
@@ -37,9 +35,9 @@ pub trait LocalApp: Send + Sync {
     fn listen_addr(&self) -> Option<SocketAddr>;
 
     /// Prepares running `request` on a fresh instance of component `id`, in
-    /// process; `None` when the app has no such component. The future
-    /// resolves to the component's response, or to an empty `500` when the
-    /// guest failed before responding.
+    /// process; `None` when the app has no such component (none by that id,
+    /// or one a selection left out). The future resolves to the component's
+    /// response, or to an empty `500` when the guest failed before responding.
     fn dispatch(
         self: Arc<Self>,
         id: &str,
@@ -110,7 +108,7 @@ impl OutboundHttpInstanceState {
             log_denied(&destination);
             return Err(ErrorCode::HttpRequestDenied.into());
         }
-        if let Some(id) = host.strip_suffix(INTERNAL_SUFFIX) {
+        if let Some(id) = service_chaining_target(request.uri()) {
             let pq = request
                 .uri()
                 .path_and_query()
@@ -118,7 +116,7 @@ impl OutboundHttpInstanceState {
                 .unwrap_or("/");
             let full_url = format!("http://localhost{pq}");
             let m = RouteMatch {
-                component: id.to_string(),
+                component: id.clone(),
                 matched_route: "/...".into(),
                 component_route: String::new(),
                 raw_route: "/...".into(),
@@ -129,8 +127,11 @@ impl OutboundHttpInstanceState {
             let uri = request.uri().clone();
             let mut request = prepare_request(request, &m, &full_url, "0.0.0.0:0");
             *request.uri_mut() = uri;
-            let Some(response) = self.app.clone().dispatch(id, request) else {
-                return Err(ErrorCode::HttpRequestDenied.into());
+            let Some(response) = self.app.clone().dispatch(&id, request) else {
+                // As in Spin, whose interceptor cannot route it: an error that
+                // is no `ErrorCode` traps the guest when it reads the response.
+                let trap = wasmtime::Error::msg(format!("unknown routing destination '{id}'"));
+                return Ok(HostFutureIncomingResponse::ready(Err(trap)));
             };
             let between_bytes_timeout = config.between_bytes_timeout;
             let handle = wasmtime_wasi::runtime::spawn(async move {
