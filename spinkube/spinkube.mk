@@ -2,12 +2,13 @@
 # (`include spinkube/spinkube.mk`) or run directly: make -f spinkube/spinkube.mk render ENV=dev
 #
 #   make push REGISTRY=ghcr.io/acme [TAG=...]       spin build + spin registry push $(REGISTRY)/pizza:$(TAG)
-#   make render ENV=dev|stg|prod [REGISTRY=] [TAG=] print the manifests (kubectl kustomize, or the
-#                                                   built-in renderer where kubectl is missing)
+#   make render ENV=dev|stg|prod [REGISTRY=] [TAG=] print the manifests (kubectl kustomize; writes
+#                                                   nothing, needs no package index)
 #   make deploy ENV=dev|stg|prod [REGISTRY=] [TAG=] migrations Job first, then the SpinApps
 #   make spinkube-check                             the cluster-free CI checks
 #   make spinkube-migrations                        rewrite the file list of migrations/kustomization.yaml
 #
+# render and deploy need kubectl (it carries kustomize) and python3 (standard library only).
 # TAG defaults to {branch}-{shortsha} of HEAD (slashes become dashes); releases use SemVer.
 
 SK_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
@@ -18,22 +19,26 @@ SK_BRANCH := $(shell git -C $(SK_ROOT) rev-parse --abbrev-ref HEAD 2>/dev/null |
 SK_SHA := $(shell git -C $(SK_ROOT) rev-parse --short=7 HEAD 2>/dev/null)
 TAG ?= $(if $(SK_SHA),$(SK_BRANCH)-$(SK_SHA),)
 SK_NS = pizza-$(ENV)
-SK_RUNPY = bash $(SK_DIR)/ci/check.sh --run
+SK_PYTHON ?= python3
 SK_KUBECTL ?= kubectl
 SK_APPS = login menu order
 
-.PHONY: push render deploy spinkube-check spinkube-migrations spinkube-env-ok spinkube-dir
+.PHONY: push render deploy spinkube-check spinkube-migrations spinkube-env-ok spinkube-kubectl
 
 spinkube-env-ok:
 	@case "$(ENV)" in dev|stg|prod) ;; *) echo "ENV must be dev, stg or prod (got '$(ENV)')" >&2; exit 2;; esac
 
-spinkube-migrations:
-	@$(SK_RUNPY) $(SK_DIR)/tools/sync_migrations.py $(SK_ROOT) >&2
+spinkube-kubectl:
+	@command -v $(SK_KUBECTL) >/dev/null 2>&1 || { echo "kubectl not found: install kubectl (it carries kustomize) — https://kubernetes.io/docs/tasks/tools/" >&2; exit 2; }
 
-# The folder to render/apply: the overlay itself, or a wrapper when REGISTRY/TAG override
-# the overlay's image (TAG only counts when given on the command line or environment).
+spinkube-migrations:
+	@$(SK_PYTHON) $(SK_DIR)/tools/sync_migrations.py $(SK_ROOT) >&2
+
+# Shell snippet: sets $dir to the folder to render/apply, the overlay itself, or (when
+# REGISTRY/TAG override the overlay's image) a wrapper kustomization in a temporary folder,
+# removed on exit. TAG only counts when given on the command line or environment.
 SK_TAG_OVERRIDE = $(if $(filter command line environment,$(origin TAG)),$(TAG),)
-SK_OVERLAY_DIR = $(if $(REGISTRY)$(SK_TAG_OVERRIDE),$$($(SK_RUNPY) $(SK_DIR)/tools/image_override.py $(ENV) "$(REGISTRY)" "$(SK_TAG_OVERRIDE)"),$(SK_DIR)/overlays/$(ENV))
+SK_SET_DIR = $(if $(REGISTRY)$(SK_TAG_OVERRIDE),dir=$$($(SK_PYTHON) $(SK_DIR)/tools/image_override.py $(ENV) "$(REGISTRY)" "$(SK_TAG_OVERRIDE)"); trap 'rm -rf "$$dir"' EXIT,dir=$(SK_DIR)/overlays/$(ENV))
 
 push:
 	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=ghcr.io/<org> [TAG=...]" >&2; exit 2; }
@@ -41,17 +46,21 @@ push:
 	cd $(SK_ROOT) && spin build && spin registry push "$(REGISTRY)/pizza:$(TAG)"
 	@echo "pushed $(REGISTRY)/pizza:$(TAG)  (deploy with: make deploy ENV=<env> REGISTRY=$(REGISTRY) TAG=$(TAG))"
 
-render: spinkube-env-ok spinkube-migrations
-	@dir="$(SK_OVERLAY_DIR)" && test -n "$$dir" && \
-	if command -v $(SK_KUBECTL) >/dev/null 2>&1; then $(SK_KUBECTL) kustomize "$$dir"; \
-	else $(SK_RUNPY) $(SK_DIR)/tools/kustomize_lite.py "$$dir"; fi
+# Read-only: renders what is checked out (CI's `migrations` check guards the migrations list).
+render: spinkube-env-ok spinkube-kubectl
+	@set -e; $(SK_SET_DIR); test -n "$$dir"; $(SK_KUBECTL) kustomize "$$dir"
 
-deploy: spinkube-env-ok spinkube-migrations
-	@command -v $(SK_KUBECTL) >/dev/null 2>&1 || { echo "make deploy needs kubectl" >&2; exit 2; }
-	@set -e; dir="$(SK_OVERLAY_DIR)"; test -n "$$dir"; k="$(SK_KUBECTL)"; ns="$(SK_NS)"; \
-	echo "== 1/3 namespace, config, secrets, policies, migration Job (everything but the SpinApps)"; \
+# Deploys what is checked out: refuses (does not rewrite) a stale migrations list.
+deploy: spinkube-env-ok spinkube-kubectl
+	@$(SK_PYTHON) $(SK_DIR)/tools/sync_migrations.py --check $(SK_ROOT) || { echo "run: make -f $(SK_DIR)/spinkube.mk spinkube-migrations (and commit migrations/kustomization.yaml)" >&2; exit 2; }
+	@set -e; $(SK_SET_DIR); test -n "$$dir"; k="$(SK_KUBECTL)"; ns="$(SK_NS)"; \
+	echo "== 1/3 namespace, SpinAppExecutor, config, secrets, policies, database, migration Job (everything but the SpinApps)"; \
 	$$k -n $$ns delete job pizza-migrate --ignore-not-found --wait=true; \
 	$$k apply -k "$$dir" -l 'pizza.shop/rollout!=app'; \
+	if $$k -n $$ns get clusters.postgresql.cnpg.io pizza-db >/dev/null 2>&1; then \
+	  echo "== waiting for the CloudNativePG cluster pizza-db (minutes on the first deploy)"; \
+	  $$k -n $$ns wait clusters.postgresql.cnpg.io/pizza-db --for=condition=Ready --timeout=15m; \
+	fi; \
 	echo "== 2/3 waiting for the migration Job"; \
 	for i in $$(seq 1 180); do \
 	  s=$$($$k -n $$ns get job pizza-migrate -o jsonpath='{.status.succeeded}/{.status.conditions[?(@.type=="Failed")].status}' 2>/dev/null || true); \

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Cluster-free checks of spinkube/: bash spinkube/ci/check.sh (from anywhere).
+# Cluster-free checks of spinkube/: bash spinkube/ci/check.sh (from anywhere). Needs kubectl
+# (its built-in kustomize renders the overlays); without it, one line says so and exit 1.
 # Self-installing: a venv in spinkube/.venv with the pins of ci/requirements.txt;
 # falls back to `pip install --target` (or apt-get python3-venv as root) where venv is missing.
+# The CloudNativePG schema package comes from npm (ci/cnpg/package-lock.json, .venv/node).
 # Prints one line per check and ends with "N passed, M failed"; exit 1 if any failed.
-# `check.sh --run SCRIPT.py ARGS...` runs a script with the same tools instead (spinkube.mk).
+# `check.sh --run SCRIPT.py ARGS...` runs a script with the same tools instead.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SPINKUBE="$(dirname "$HERE")"
@@ -14,6 +16,12 @@ STAMP="$VENV/.requirements.sha"
 want="$(sha256sum "$REQ" | cut -d' ' -f1)"
 
 log() { echo "check.sh: $*" >&2; }
+
+# Every check renders the overlays with `kubectl kustomize`: stop before installing anything.
+if [ "${1:-}" != "--run" ] && ! command -v kubectl >/dev/null 2>&1; then
+  echo "kubectl not found: install kubectl (it carries kustomize) — https://kubernetes.io/docs/tasks/tools/" >&2
+  exit 1
+fi
 
 install_venv() {
   rm -rf "$VENV"
@@ -52,4 +60,20 @@ if [ "${1:-}" = "--run" ]; then
   shift
   exec "${RUN[@]}" "$@"
 fi
+# The CloudNativePG schemas (npm, pinned by ci/cnpg/package-lock.json) in $VENV/node.
+# Without node/npm, or offline, checks.py fails that one check and says why.
+NODE_DIR="$VENV/node"
+NODE_LOCK="$HERE/cnpg/package-lock.json"
+node_want="$(sha256sum "$NODE_LOCK" | cut -d' ' -f1)"
+if [ "$(cat "$NODE_DIR/.lock.sha" 2>/dev/null)" != "$node_want" ] && command -v npm >/dev/null 2>&1; then
+  log "installing pinned CloudNativePG schemas into $NODE_DIR"
+  rm -rf "$NODE_DIR" && mkdir -p "$NODE_DIR"
+  cp "$HERE/cnpg/package.json" "$NODE_LOCK" "$NODE_DIR/"
+  if (cd "$NODE_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null 2>&1); then
+    echo "$node_want" > "$NODE_DIR/.lock.sha"
+  else
+    log "npm ci failed: the cnpg-schemas check will fail"
+  fi
+fi
+export SPINKUBE_NODE_MODULES="$NODE_DIR/node_modules"
 exec "${RUN[@]}" "$HERE/checks.py"

@@ -2,7 +2,8 @@
 """Cluster-free checks of spinkube/ (run by spinkube/ci/check.sh).
 
 Every check is a function returning a list of problems (empty = pass) and runs on the
-rendered output of all three overlays. The self-tests at the end feed each check a broken
+output of all three overlays as `kubectl kustomize` (kustomize v5) renders them; without
+kubectl the run stops with one line saying so. The self-tests at the end feed each check a broken
 input (a temp dir or a mutated copy of the rendered manifests) and pass only if the check
 reports it, so no check can silently stop checking.
 Prints one line per check and ends with `N passed, M failed`.
@@ -28,12 +29,12 @@ sys.path.insert(0, os.path.join(SPINKUBE, "tools"))
 sys.path.insert(0, HERE)
 
 import crd_schemas  # noqa: E402
-import kustomize_lite  # noqa: E402
 import sync_migrations  # noqa: E402
 
 ENVS = ("dev", "stg", "prod")
 K8S_VERSION = "1.33.0"           # the oldest Kubernetes minor we support
 EXECUTOR = "containerd-shim-spin"
+RUNTIME_CLASS = "wasmtime-spin-v2"   # spin-operator's RuntimeClass for the Spin shim
 LIVENESS_PATH = "/.well-known/spin/health"
 APP_PORT = 80                    # spin-operator's Service and container port
 POSTGRES_PORT = 5432
@@ -43,21 +44,40 @@ DNS_PORT = 53
 # per-service <service>-healthz components, so none needs every service's database URL.
 NOT_DEPLOYED = {"healthz": "app-wide readiness for spin up", "livez": "app-wide liveness for spin up"}
 # Secrets that stg/prod expect to exist already (docs/deploy.md step 4, or
-# spinkube/scripts/create-secrets.sh); name -> keys.
+# spinkube/scripts/create-secrets.sh); name -> keys. pizza-db-ca is CloudNativePG's own
+# CA Secret of the Cluster pizza-db (it makes it); pizza-db-admin is also that Cluster's
+# bootstrap owner Secret (kubernetes.io/basic-auth).
 EXTERNAL_SECRETS = {
     "pizza-jwt": {"jwt_secret"},
-    "pizza-db-admin": {"url"},
+    "pizza-db-admin": {"url", "username", "password"},
     "pizza-login-db": {"url", "password"},
     "pizza-menu-db": {"url", "password"},
     "pizza-order-db": {"url", "password"},
     "pizza-db-ca": {"ca.crt"},
+    "pizza-db-backup": {"ACCESS_KEY_ID", "ACCESS_SECRET_KEY"},
 }
+SERVICES = ("login", "menu", "order")   # SpinApp name = service = role pizza_<service>
+# Spin 3.6 keeps up to 64 pooled connections per connection string in every pod, and
+# each SpinApp uses one connection string (its service's role).
+SPIN_POOL_PER_POD = 64
+# The budget keys of pizza-config (base/kustomization.yaml; docs/deploy.md, "Database tier").
+LIMIT_KEY = "{}_db_connection_limit"
+RESERVE_KEY = "db_connection_reserve"
+CNPG_GROUP = "postgresql.cnpg.io"
+BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
+CNPG_OPERATOR = ("cnpg-system", "app.kubernetes.io/name", "cloudnative-pg")   # Helm defaults
+CNPG_SCHEMA_PACKAGE = "@kubernetes-models/cloudnative-pg@2.0.0"   # ci/cnpg/package.json
+# PostgreSQL/PgBouncer defaults for settings an object leaves out.
+PG_DEFAULTS = {"max_connections": 100, "superuser_reserved_connections": 3}
+PGBOUNCER_DEFAULTS = {"max_client_conn": 100, "default_pool_size": 20, "reserve_pool_size": 0}
 # Who may talk to the app pods: (namespace, pod label key, value); keda only where used.
 INGRESS_CONTROLLER = ("ingress-nginx", "app.kubernetes.io/name", "ingress-nginx")
 KEDA_INTERCEPTOR = ("keda", "app.kubernetes.io/component", "interceptor")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*-[0-9a-f]{7,40}$")          # {branch}-{shortsha}
 SEMVER_RE = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
-CORE_GROUPS = kustomize_lite.BUILTIN_GROUPS
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+NO_KUBECTL = ("kubectl not found: install kubectl (it carries kustomize) — "
+              "https://kubernetes.io/docs/tasks/tools/")
 TEMPLATE_RE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 CHAIN_RE = re.compile(r"^[a-z*]+://([^/:]+)\.spin\.internal(:\d+)?(/.*)?$")
 
@@ -111,19 +131,125 @@ class Ctx:
         return None
 
 
+def kustomize(directory: str) -> list[dict]:
+    """The objects `kubectl kustomize DIRECTORY` renders (kustomize v5, the real renderer);
+    RuntimeError with kustomize's message when it refuses."""
+    r = subprocess.run(["kubectl", "kustomize", directory], capture_output=True, text=True, timeout=120)
+    if r.returncode:
+        msg = " ".join(line.strip() for line in r.stderr.strip().splitlines())
+        raise RuntimeError(f"kubectl kustomize failed: {msg[:400]}")
+    return [d for d in yaml.safe_load_all(r.stdout) if d]
+
+
 def load_ctx(root: str = ROOT) -> Ctx:
+    """spin.toml and the three overlays as `kubectl kustomize` renders them."""
     ctx = Ctx(SpinManifest.load(os.path.join(root, "spin.toml")))
     for env in ENVS:
         try:
-            ctx.rendered[env] = kustomize_lite.build(os.path.join(root, "spinkube", "overlays", env))
+            ctx.rendered[env] = kustomize(os.path.join(root, "spinkube", "overlays", env))
         except Exception as exc:  # noqa: BLE001 - reported as a check failure
             ctx.render_errors[env] = str(exc)
             ctx.rendered[env] = []
     return ctx
 
 
+_CORE_GROUPS: set[str] = set()
+
+
+def core_groups() -> set[str]:
+    """The API groups of Kubernetes' built-in kinds (at K8S_VERSION), from kubernetes-validate's
+    schema definitions (x-kubernetes-group-version-kind); "" is the core group. Objects of
+    these groups validate against those schemas, all others against ci/crd_schemas.py."""
+    if not _CORE_GROUPS:
+        import json
+
+        import importlib_resources     # a dependency of kubernetes-validate
+        ref = importlib_resources.files("kubernetes_validate").joinpath(
+            f"kubernetes-json-schema/v{K8S_VERSION}-local-strict/_definitions.json")
+        with ref.open(encoding="utf-8") as fh:
+            defs = json.load(fh)["$defs"]
+        _CORE_GROUPS.update(gvk["group"] for d in defs.values() for gvk in d.get("x-kubernetes-group-version-kind", []))
+        if "" not in _CORE_GROUPS or "apps" not in _CORE_GROUPS:
+            raise RuntimeError("kubernetes-validate's schema definitions list no core groups")
+    return _CORE_GROUPS
+
+
+def api_group(obj: dict) -> str:
+    api = obj.get("apiVersion", "")
+    return api.split("/")[0] if "/" in api else ""
+
+
 def spinapps(ctx: Ctx, env: str) -> list[dict]:
     return ctx.objs(env, "SpinApp")
+
+
+def pizza_config(ctx: Ctx, env: str) -> dict:
+    cfg = next((o for o in ctx.objs(env, "ConfigMap") if generated_base(o["metadata"]["name"]) == "pizza-config"), None)
+    return (cfg or {}).get("data") or {}
+
+
+def app_variable(ctx: Ctx, env: str, app: str, var: str) -> str | None:
+    """The value SpinApp `app` gives variable `var` (a literal or a rendered ConfigMap key)."""
+    a = ctx.find(env, "SpinApp", app)
+    v = next((v for v in (a or {}).get("spec", {}).get("variables") or [] if v["name"] == var), None)
+    if not v:
+        return None
+    if "value" in v:
+        return v["value"]
+    ref = (v.get("valueFrom") or {}).get("configMapKeyRef")
+    if ref:
+        cm = next((o for o in ctx.objs(env, "ConfigMap") if o["metadata"]["name"] == ref.get("name")), None)
+        return ((cm or {}).get("data") or {}).get(ref.get("key"))
+    return None
+
+
+def cnpg_objs(ctx: Ctx, env: str, kind: str) -> list[dict]:
+    return [o for o in ctx.objs(env, kind) if o.get("apiVersion", "").startswith(CNPG_GROUP + "/")]
+
+
+def cluster_pod_labels(cluster: dict) -> dict:
+    """What CloudNativePG labels a Cluster's instance pods (and its initdb/join Jobs) with:
+    its own labels plus the Cluster's spec.inheritedMetadata.labels."""
+    labels = dict((cluster["spec"].get("inheritedMetadata") or {}).get("labels") or {})
+    labels.update({"cnpg.io/cluster": cluster["metadata"]["name"], "cnpg.io/podRole": "instance",
+                   "app.kubernetes.io/component": "database"})
+    return labels
+
+
+def pooler_pod_labels(pooler: dict) -> dict:
+    """What CloudNativePG labels a Pooler's PgBouncer pods with (plus the template's)."""
+    labels = dict(((pooler["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {})
+    labels.update({"cnpg.io/poolerName": pooler["metadata"]["name"],
+                   "cnpg.io/cluster": pooler["spec"]["cluster"]["name"],
+                   "cnpg.io/podRole": "pooler", "app.kubernetes.io/component": "pooler"})
+    return labels
+
+
+def db_server_pods(ctx: Ctx, env: str) -> list[dict]:
+    """Pod labels of the PostgreSQL servers in an overlay: dev's StatefulSet, CNPG instances."""
+    pods = [o["spec"]["template"]["metadata"]["labels"] for o in ctx.objs(env, "StatefulSet")
+            if o["spec"]["template"]["metadata"].get("labels", {}).get("pizza.shop/role") == "db"]
+    return pods + [cluster_pod_labels(c) for c in cnpg_objs(ctx, env, "Cluster")]
+
+
+def pooler_for_host(ctx: Ctx, env: str, host: str | None) -> dict | None:
+    """The Pooler whose Service `host` (host:port) names: <pooler>[.<ns>[.svc[.<domain>]]]:5432."""
+    name, _, port = (host or "").rpartition(":")
+    for p in cnpg_objs(ctx, env, "Pooler"):
+        n, ns = p["metadata"]["name"], p["metadata"].get("namespace", "")
+        if port == str(POSTGRES_PORT) and (name in (n, f"{n}.{ns}", f"{n}.{ns}.svc") or name.startswith(f"{n}.{ns}.svc.")):
+            return p
+    return None
+
+
+def pod_groups(ctx: Ctx, env: str) -> list[tuple[str, dict, str]]:
+    """(what, pod labels, kind) of the pods this repository runs: 'app' (each SpinApp) and
+    'admin' (the migration Job and housekeeping, which connect as the schema owner)."""
+    out = [(f"SpinApp/{a['metadata']['name']}", a["spec"].get("podLabels") or {}, "app") for a in spinapps(ctx, env)]
+    for o in ctx.objs(env, "Job") + ctx.objs(env, "CronJob"):
+        tpl = o["spec"]["jobTemplate"]["spec"]["template"] if o["kind"] == "CronJob" else o["spec"]["template"]
+        out.append((f"{o['kind']}/{o['metadata']['name']}", (tpl.get("metadata") or {}).get("labels") or {}, "admin"))
+    return out
 
 
 def generated_base(name: str) -> str:
@@ -160,9 +286,20 @@ def _kustomization_dirs(directory: str) -> list[str]:
     out = []
     for dirpath, dirnames, filenames in os.walk(directory):
         dirnames[:] = [d for d in dirnames if d not in (".venv", "__pycache__", ".deploy")]
-        if any(n in filenames for n in kustomize_lite.KUSTOMIZATION_NAMES):
+        if any(n in filenames for n in KUSTOMIZATION_NAMES):
             out.append(dirpath)
     return out
+
+
+def find_kustomization(directory: str) -> str | None:
+    return next((os.path.join(directory, n) for n in KUSTOMIZATION_NAMES
+                 if os.path.isfile(os.path.join(directory, n))), None)
+
+
+def _inside(root: str, path: str) -> bool:
+    """kustomize's default load restrictor: files must lie inside the kustomization root."""
+    root, path = os.path.realpath(root), os.path.realpath(path)
+    return path == root or path.startswith(root + os.sep)
 
 
 def check_overlay_refs(directory: str = SPINKUBE) -> list[str]:
@@ -176,22 +313,20 @@ def check_overlay_refs(directory: str = SPINKUBE) -> list[str]:
     while queue:
         kdir = queue.pop(0)
         rel = os.path.relpath(kdir, directory)
-        with open(kustomize_lite.find_kustomization(kdir), encoding="utf-8") as fh:
+        with open(find_kustomization(kdir), encoding="utf-8") as fh:
             kz = yaml.safe_load(fh) or {}
 
         def need_file(p, what):
             full = os.path.normpath(os.path.join(kdir, p))
             if not os.path.isfile(full):
                 errs.append(f"{rel}: {what} '{p}' does not exist")
-            elif not kustomize_lite._inside(kdir, full):
+            elif not _inside(kdir, full):
                 errs.append(f"{rel}: {what} '{p}' is outside the kustomization root")
 
         for r in kz.get("resources", []) or []:
             full = os.path.normpath(os.path.join(kdir, r))
             if os.path.isdir(full):
-                try:
-                    kustomize_lite.find_kustomization(full)
-                except kustomize_lite.KustomizeError:
+                if not find_kustomization(full):
                     errs.append(f"{rel}: resource folder '{r}' has no kustomization")
                     continue
                 if os.path.realpath(full) not in seen:
@@ -222,8 +357,7 @@ def check_core_schemas(ctx: Ctx) -> list[str]:
     for env in ENVS:
         for o in ctx.objs(env):
             api = o.get("apiVersion", "")
-            group = api.split("/")[0] if "/" in api else ""
-            if group not in CORE_GROUPS:
+            if api_group(o) not in core_groups():
                 continue
             try:
                 kubernetes_validate.validate(o, K8S_VERSION, strict=True)
@@ -240,8 +374,7 @@ def check_crd_schemas(ctx: Ctx) -> list[str]:
     for env in ENVS:
         for o in ctx.objs(env):
             api = o.get("apiVersion", "")
-            group = api.split("/")[0] if "/" in api else ""
-            if group in CORE_GROUPS:
+            if api_group(o) in core_groups():
                 continue
             schema = crd_schemas.SCHEMAS.get((api, o.get("kind")))
             name = f"{env}: {o.get('kind')}/{o.get('metadata', {}).get('name')}"
@@ -249,9 +382,56 @@ def check_crd_schemas(ctx: Ctx) -> list[str]:
                 errs.append(f"{name}: no schema for {api} (add one to ci/crd_schemas.py)")
                 continue
             errs += [f"{name}: {e}" for e in crd_schemas.validate(o, schema)]
-            spec = o.get("spec", {})
-            if o["kind"] == "SpinApp" and spec.get("enableAutoscaling") and "replicas" in spec:
-                errs.append(f"{name}: replicas cannot be set with enableAutoscaling (operator webhook)")
+    return errs
+
+
+def namespace_of(obj: dict) -> str:
+    return obj.get("metadata", {}).get("namespace") or "default"
+
+
+def check_operator_webhooks(ctx: Ctx) -> list[str]:
+    """What spin-operator's validating webhooks refuse (internal/webhook/
+    spinapp_validating.go, spinappexecutor_validating.go), on the rendered objects:
+    - a SpinApp's spec.executor must name a SpinAppExecutor in the SpinApp's own namespace
+      (the webhook and the controller look it up there only);
+    - replicas must not be set (non-zero) with enableAutoscaling, and must be >= 1 without;
+    - deploymentAnnotations/podAnnotations only with an executor that has createDeployment;
+    - invocationLimits.memory must be a quantity no larger than the memory limit (the
+      request where there is no limit; unchecked where neither is set).
+    The executor webhook's one rule (exactly one of runtimeClassName and spinImage) is part
+    of its schema in ci/crd_schemas.py."""
+    errs = []
+    for env in ENVS:
+        executors = {(namespace_of(x), x["metadata"]["name"]): x for x in ctx.objs(env, "SpinAppExecutor")}
+        for a in spinapps(ctx, env):
+            s, ns = a.get("spec", {}), namespace_of(a)
+            where = f"{env}: SpinApp/{a['metadata']['name']}"
+            executor = executors.get((ns, s.get("executor")))
+            if not s.get("executor"):
+                errs.append(f"{where}: spec.executor must be set")
+            elif executor is None:
+                elsewhere = sorted(n for n, x in executors if x == s["executor"])
+                errs.append(f"{where}: spec.executor {s['executor']!r}: no SpinAppExecutor of that name in namespace "
+                            f"{ns} (the operator looks only there)" + (f"; found in {elsewhere}" if elsewhere else ""))
+            replicas = s.get("replicas") or 0
+            if s.get("enableAutoscaling") and replicas != 0:
+                errs.append(f"{where}: replicas cannot be set when autoscaling is enabled")
+            if not s.get("enableAutoscaling") and replicas < 1:
+                errs.append(f"{where}: replicas must be > 0 without enableAutoscaling")
+            if executor is not None and not executor.get("spec", {}).get("createDeployment"):
+                for key in ("deploymentAnnotations", "podAnnotations"):
+                    if s.get(key):
+                        errs.append(f"{where}: {key} cannot be set when the executor does not create Deployments")
+            limit = (s.get("invocationLimits") or {}).get("memory")
+            if limit is not None:
+                inv = crd_schemas.quantity(limit)
+                res = s.get("resources") or {}
+                bound, what = next(((v, part[:-1]) for part in ("limits", "requests")
+                                    for v in [(res.get(part) or {}).get("memory")] if v is not None), (None, ""))
+                if inv is None:
+                    errs.append(f"{where}: invocationLimits.memory {limit!r} is not a memory quantity (e.g. 128Mi)")
+                elif bound is not None and crd_schemas.quantity(bound) is not None and inv > crd_schemas.quantity(bound):
+                    errs.append(f"{where}: invocationLimits.memory {limit} is greater than the memory {what} {bound}")
     return errs
 
 
@@ -260,6 +440,16 @@ def check_spinapps(ctx: Ctx) -> list[str]:
     errs = []
     for env in ENVS:
         apps = spinapps(ctx, env)
+        for ns in sorted({namespace_of(a) for a in apps}):
+            x = next((x for x in ctx.objs(env, "SpinAppExecutor")
+                      if x["metadata"]["name"] == EXECUTOR and namespace_of(x) == ns), None)
+            dc = ((x or {}).get("spec") or {}).get("deploymentConfig") or {}
+            if x is None:
+                errs.append(f"{env}: no SpinAppExecutor {EXECUTOR} rendered in namespace {ns}")
+            elif not (x["spec"].get("createDeployment") and dc.get("runtimeClassName") == RUNTIME_CLASS
+                      and dc.get("installDefaultCACerts") is True):
+                errs.append(f"{env}: SpinAppExecutor {EXECUTOR} needs createDeployment: true, runtimeClassName "
+                            f"{RUNTIME_CLASS} and installDefaultCACerts: true (CA bundle for TLS to PostgreSQL)")
         if sorted(a["metadata"]["name"] for a in apps) != ["login", "menu", "order"]:
             errs.append(f"{env}: expected SpinApps login, menu, order; got {[a['metadata']['name'] for a in apps]}")
         images = {a["spec"].get("image") for a in apps}
@@ -536,8 +726,10 @@ def _peer_ok(peer: dict, allowed: list[tuple]) -> bool:
 
 
 def check_networkpolicies(ctx: Ctx) -> list[str]:
-    """App pods: in only from the ingress controller (+ KEDA interceptor in dev) on 80;
-    app and migration pods: out only to DNS (53) and PostgreSQL (5432)."""
+    """App pods: in only from the ingress controller (+ KEDA interceptor in dev) on 80.
+    App, migration and housekeeping pods: out only to DNS (53) and PostgreSQL (5432) -
+    for the app the poolers where the overlay has any (else the server), for the admin
+    pods the server itself (never a transaction pooler)."""
     errs = []
     for env in ENVS:
         nps = ctx.objs(env, "NetworkPolicy")
@@ -545,17 +737,18 @@ def check_networkpolicies(ctx: Ctx) -> list[str]:
                    and not np["spec"].get("ingress") and not np["spec"].get("egress") for np in nps):
             errs.append(f"{env}: no default-deny NetworkPolicy (podSelector {{}}, Ingress+Egress)")
         allowed_in = [INGRESS_CONTROLLER] + ([KEDA_INTERCEPTOR] if ctx.objs(env, "HTTPScaledObject") else [])
-        db_pods = [o["spec"]["template"]["metadata"]["labels"] for o in ctx.objs(env, "StatefulSet")
-                   if o["spec"]["template"]["metadata"].get("labels", {}).get("pizza.shop/role") == "db"]
-        for role in ("app", "migrate"):
-            labels = {"pizza.shop/role": role}
+        servers = db_server_pods(ctx, env)
+        poolers = [pooler_pod_labels(p) for p in cnpg_objs(ctx, env, "Pooler")]
+        for what, labels, kind in pod_groups(ctx, env):
+            targets = poolers if kind == "app" and poolers else servers
+            others = [t for t in servers + poolers if t not in targets]
             sel = [np for np in nps if _selects(np["spec"].get("podSelector") or {}, labels)]
             egress_ports = set()
             for np in sel:
-                name = f"{env}: NetworkPolicy/{np['metadata']['name']}"
+                name = f"{env}: NetworkPolicy/{np['metadata']['name']} ({what})"
                 for rule in np["spec"].get("ingress") or []:
-                    if role != "app":
-                        errs.append(f"{name}: {role} pods must accept no traffic")
+                    if kind != "app":
+                        errs.append(f"{name}: {kind} pods must accept no traffic")
                     peers = rule.get("from") or []
                     if not peers or not all(_peer_ok(p, allowed_in) for p in peers):
                         errs.append(f"{name}: ingress from {peers or 'anywhere'} is not the ingress controller/interceptor")
@@ -577,13 +770,97 @@ def check_networkpolicies(ctx: Ctx) -> list[str]:
                             if cidr:
                                 if cidr.endswith("/0") or (p["ipBlock"].get("except")):
                                     errs.append(f"{name}: PostgreSQL egress to {cidr} is too wide")
-                            elif not any(_selects(p.get("podSelector") or {"matchLabels": {"x": "y"}}, d) for d in db_pods) or "namespaceSelector" in p:
-                                errs.append(f"{name}: PostgreSQL egress peer {p} is not the database")
+                                continue
+                            picked = [t for t in targets if _selects(p.get("podSelector") or {"matchLabels": {"x": "y"}}, t)]
+                            wrong = [t for t in others if _selects(p.get("podSelector") or {}, t)]
+                            if "namespaceSelector" in p or not picked:
+                                errs.append(f"{name}: PostgreSQL egress peer {p} is not the "
+                                            + ("pooler" if targets is poolers else "database"))
+                            elif wrong:
+                                errs.append(f"{name}: PostgreSQL egress peer {p} also reaches "
+                                            + ("the server past the pooler" if kind == "app" else "a pooler (admin work needs a session)"))
                     else:
                         errs.append(f"{name}: egress ports {sorted(map(str, ports))} are neither DNS nor PostgreSQL")
                     egress_ports |= ports
             if egress_ports != {DNS_PORT, POSTGRES_PORT}:
-                errs.append(f"{env}: {role} pods may reach ports {sorted(egress_ports)}; they need exactly DNS and PostgreSQL")
+                errs.append(f"{env}: {what} pods may reach ports {sorted(egress_ports)}; they need exactly DNS and PostgreSQL")
+    return errs
+
+
+def _policy_allows(nps: list, ns: str, direction: str, pod: dict, peer_ns: str, peer: dict, port: int) -> bool:
+    """Whether the NetworkPolicies selecting `pod` (in `ns`) let traffic in `direction`
+    (Ingress/Egress) to/from `peer` (pod labels, in `peer_ns`) on TCP `port`. ipBlock peers
+    are taken to match no pod (pod addresses are private; the blocks here exclude those)."""
+    sel = [np for np in nps if direction in (np["spec"].get("policyTypes") or [])
+           and _selects(np["spec"].get("podSelector") or {}, pod)]
+    if not sel:
+        return True                      # not isolated in that direction
+    for np in sel:
+        for rule in np["spec"].get(direction.lower()) or []:
+            ports = rule.get("ports") or []
+            if ports and not any(p.get("port") == port for p in ports):
+                continue
+            peers = rule.get("from" if direction == "Ingress" else "to")
+            if not peers:
+                return True
+            for p in peers:
+                if "ipBlock" in p:
+                    continue
+                nsel = p.get("namespaceSelector")
+                ns_ok = peer_ns == ns if nsel is None else _selects(nsel, {"kubernetes.io/metadata.name": peer_ns})
+                if ns_ok and _selects(p.get("podSelector") or {}, peer):
+                    return True
+    return False
+
+
+def reachable(ctx: Ctx, env: str, src: dict, dst: dict, port: int, src_ns: str | None = None) -> bool:
+    """src pod (labels; in the overlay's namespace unless src_ns) -> dst pod (labels) on port."""
+    nps = ctx.objs(env, "NetworkPolicy")
+    ns = f"pizza-{env}"
+    src_ns = src_ns or ns
+    out = src_ns != ns or _policy_allows(nps, ns, "Egress", src, ns, dst, port)
+    return out and _policy_allows(nps, ns, "Ingress", dst, src_ns, src, port)
+
+
+def check_db_paths(ctx: Ctx) -> list[str]:
+    """The database paths, both ends of every NetworkPolicy considered: each SpinApp reaches
+    its pooler and nothing else of the database tier; poolers, the migration Job and
+    housekeeping reach the server; the admin pods never a pooler; the instances reach each
+    other and the operator reaches them."""
+    errs = []
+    for env in ENVS:
+        servers = db_server_pods(ctx, env)
+        poolers = cnpg_objs(ctx, env, "Pooler")
+        for what, labels, kind in pod_groups(ctx, env):
+            if kind == "app" and poolers:
+                mine = pooler_for_host(ctx, env, app_variable(ctx, env, labels.get("pizza.shop/service", ""), "db_host"))
+                for p in poolers:
+                    ok = reachable(ctx, env, labels, pooler_pod_labels(p), POSTGRES_PORT)
+                    if ok != (p is mine):
+                        errs.append(f"{env}: {what} {'can' if ok else 'cannot'} reach Pooler/{p['metadata']['name']}"
+                                    + ("" if ok else " (its db_host)"))
+                for srv in servers:
+                    if reachable(ctx, env, labels, srv, POSTGRES_PORT):
+                        errs.append(f"{env}: {what} can reach the server {srv} past its pooler")
+            else:
+                for srv in servers:
+                    if not reachable(ctx, env, labels, srv, POSTGRES_PORT):
+                        errs.append(f"{env}: {what} cannot reach the server {srv} on {POSTGRES_PORT}")
+                for p in poolers:
+                    if reachable(ctx, env, labels, pooler_pod_labels(p), POSTGRES_PORT):
+                        errs.append(f"{env}: {what} can reach Pooler/{p['metadata']['name']} (it must use the server directly)")
+        for p in poolers:
+            c = ctx.find(env, "Cluster", p["spec"]["cluster"]["name"])
+            if c and not reachable(ctx, env, pooler_pod_labels(p), cluster_pod_labels(c), POSTGRES_PORT):
+                errs.append(f"{env}: Pooler/{p['metadata']['name']} cannot reach its Cluster's instances")
+        op_ns, op_key, op_val = CNPG_OPERATOR
+        for c in cnpg_objs(ctx, env, "Cluster"):
+            inst = cluster_pod_labels(c)
+            for port in (POSTGRES_PORT, 8000):
+                if not reachable(ctx, env, {op_key: op_val}, inst, port, src_ns=op_ns):
+                    errs.append(f"{env}: the CloudNativePG operator cannot reach Cluster/{c['metadata']['name']} on {port}")
+            if not reachable(ctx, env, inst, inst, POSTGRES_PORT):
+                errs.append(f"{env}: Cluster/{c['metadata']['name']} instances cannot reach each other (replication)")
     return errs
 
 
@@ -591,7 +868,8 @@ def check_migrations(ctx: Ctx, root: str = ROOT) -> list[str]:
     errs = list(sync_migrations.problems(root))
     names = sorted(n for n in os.listdir(os.path.join(root, "migrations")) if n.endswith(".sql"))
     script = open(os.path.join(root, "spinkube", "base", "migrate", "migrate.sh"), encoding="utf-8").read()
-    for needle in ("schema_migrations", "ON_ERROR_STOP", "BEGIN;", "COMMIT;", "ALTER ROLE pizza_$svc WITH LOGIN PASSWORD"):
+    for needle in ("schema_migrations", "ON_ERROR_STOP", "BEGIN;", "COMMIT;", "ALTER ROLE pizza_$svc WITH LOGIN PASSWORD",
+                   "ALTER ROLE pizza_$svc CONNECTION LIMIT :limit"):
         if needle not in script:
             errs.append(f"migrate.sh lacks {needle!r}")
     if shutil.which("sh"):
@@ -628,21 +906,28 @@ def check_migrations(ctx: Ctx, root: str = ROOT) -> list[str]:
                 prob = _ref_target(ctx, env, "Secret", ref["name"], ref["key"])
                 if prob:
                     errs.append(f"{env}: Job env {e['name']}: {prob}")
+        # Each role's connection limit comes from the overlay's budget in pizza-config.
+        envs = {e["name"]: e for e in c.get("env", [])}
+        for svc in SERVICES:
+            ref = ((envs.get(f"{svc.upper()}_DB_CONNECTION_LIMIT") or {}).get("valueFrom") or {}).get("configMapKeyRef") or {}
+            cm = ctx.find(env, "ConfigMap", ref.get("name", ""))
+            if not cm or generated_base(cm["metadata"]["name"]) != "pizza-config" or ref.get("key") != LIMIT_KEY.format(svc):
+                errs.append(f"{env}: Job env {svc.upper()}_DB_CONNECTION_LIMIT must come from pizza-config key {LIMIT_KEY.format(svc)}")
         if "pizza.shop/rollout" in job["metadata"].get("labels", {}):
             errs.append(f"{env}: the Job must not carry pizza.shop/rollout (it runs before the SpinApps)")
     return errs
 
 
 def check_dev_database(ctx: Ctx) -> list[str]:
-    """dev's generated secrets agree with db_host (Spin's allowed_outbound_hosts) and roles."""
+    """dev's generated secrets agree with each SpinApp's db_host (Spin's
+    allowed_outbound_hosts; menu's comes from db_read_host) and roles."""
     import base64
     from urllib.parse import urlsplit
     errs = []
-    cfg = next((o for o in ctx.objs("dev", "ConfigMap") if generated_base(o["metadata"]["name"]) == "pizza-config"), None)
-    if not cfg:
+    if not pizza_config(ctx, "dev"):
         return ["dev: no pizza-config ConfigMap"]
-    db_host = cfg["data"].get("db_host", "")
-    for svc in ("login", "menu", "order"):
+    for svc in SERVICES:
+        db_host = app_variable(ctx, "dev", svc, "db_host") or ""
         sec = next((o for o in ctx.objs("dev", "Secret") if generated_base(o["metadata"]["name"]) == f"pizza-{svc}-db"), None)
         if not sec:
             errs.append(f"dev: no pizza-{svc}-db Secret")
@@ -656,11 +941,246 @@ def check_dev_database(ctx: Ctx) -> list[str]:
     return errs
 
 
+def _int(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def check_database(ctx: Ctx, root: str = ROOT) -> list[str]:
+    """stg/prod run the CloudNativePG tier of docs/deploy.md: a Cluster of three in UTC, on
+    the PostgreSQL major of the Jobs' psql, bootstrapped with the owner Secret, archiving
+    WAL through the Barman Cloud plugin with a nightly plugin backup; transaction-mode
+    Poolers (two or more PgBouncers, tracking prepared statements); and the SpinApps'
+    db_host on a Pooler's Service (writers on an rw one)."""
+    errs = []
+    with open(os.path.join(root, "spinkube", "scripts", "create-secrets.sh"), encoding="utf-8") as fh:
+        script = fh.read()
+    for env in ENVS:
+        clusters = cnpg_objs(ctx, env, "Cluster")
+        poolers = cnpg_objs(ctx, env, "Pooler")
+        if env != "dev" and not clusters:
+            errs.append(f"{env}: no CloudNativePG Cluster")
+        job = ctx.find(env, "Job", "pizza-migrate") or {}
+        images = [c.get("image", "") for c in job.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])]
+        psql = next((m.group(1) for i in images for m in [re.match(r"^postgres:(\d+)", i)] if m), None)
+        stores = {o["metadata"]["name"]: o for o in ctx.objs(env, "ObjectStore")}
+        for c in clusters:
+            n, sp = c["metadata"]["name"], c["spec"]
+            where = f"{env}: Cluster/{n}"
+            if (sp.get("instances") or 0) < 3:
+                errs.append(f"{where}: needs 3 instances (a primary and two standbys)")
+            if ((sp.get("postgresql") or {}).get("parameters") or {}).get("timezone") != "Etc/UTC":
+                errs.append(f"{where}: timezone must be Etc/UTC (as make up runs)")
+            m = re.search(r":(\d+)[.-]", sp.get("imageName", "") + "-")
+            if not m or m.group(1) != psql:
+                errs.append(f"{where}: PostgreSQL {m and m.group(1)} in imageName, but the Jobs run psql {psql}")
+            init = (sp.get("bootstrap") or {}).get("initdb") or {}
+            secret = (init.get("secret") or {}).get("name")
+            if init.get("database") != "pizza" or not {"username", "password"} <= EXTERNAL_SECRETS.get(secret, set()):
+                errs.append(f"{where}: bootstrap.initdb must create database pizza, its owner's password from a documented basic-auth Secret")
+            if (sp.get("backup") or {}).get("barmanObjectStore"):
+                errs.append(f"{where}: backup.barmanObjectStore is deprecated (CloudNativePG 1.26+): use the Barman Cloud plugin")
+            archivers = [p for p in sp.get("plugins") or [] if p.get("name") == BARMAN_PLUGIN and p.get("isWALArchiver")]
+            store = stores.get(((archivers or [{}])[0].get("parameters") or {}).get("barmanObjectName"))
+            if not store:
+                errs.append(f"{where}: no {BARMAN_PLUGIN} WAL archiver naming a rendered ObjectStore")
+            else:
+                for ref in (store["spec"]["configuration"].get("s3Credentials") or {}).values():
+                    if isinstance(ref, dict) and ref.get("key") not in EXTERNAL_SECRETS.get(ref.get("name"), set()):
+                        errs.append(f"{env}: ObjectStore/{store['metadata']['name']}: {ref} is not a documented Secret key")
+            if not any(b["spec"].get("cluster", {}).get("name") == n and b["spec"].get("method") == "plugin"
+                       and (b["spec"].get("pluginConfiguration") or {}).get("name") == BARMAN_PLUGIN
+                       for b in cnpg_objs(ctx, env, "ScheduledBackup")):
+                errs.append(f"{where}: no ScheduledBackup through the {BARMAN_PLUGIN} plugin")
+            if f"CLUSTER={n}\n" not in script:
+                errs.append(f"{where}: scripts/create-secrets.sh --cnpg builds its URLs for another Cluster name")
+        names = {c["metadata"]["name"] for c in clusters}
+        for p in poolers:
+            sp, where = p["spec"], f"{env}: Pooler/{p['metadata']['name']}"
+            params = sp["pgbouncer"].get("parameters") or {}
+            for key, value in pgbouncer_env(root).items():
+                if params.get(key) != value:
+                    errs.append(f"{where}: {key} is {params.get(key)!r}, not pgbouncer.env's {value!r} (the tests run with that)")
+            if sp["cluster"]["name"] not in names:
+                errs.append(f"{where}: its Cluster {sp['cluster']['name']} is not rendered")
+            if sp["pgbouncer"].get("poolMode") != "transaction":
+                errs.append(f"{where}: poolMode must be transaction (session mode holds a server connection per client)")
+            if (_int(params.get("max_prepared_statements")) or 0) <= 0:
+                errs.append(f"{where}: max_prepared_statements must be set: tokio-postgres names every statement")
+            if (sp.get("instances") or 1) < 2:
+                errs.append(f"{where}: needs 2 or more instances")
+            if p["metadata"]["name"] != f"{sp['cluster']['name']}-pooler-{sp.get('type', 'rw')}":
+                errs.append(f"{where}: name it <cluster>-pooler-<type>, as scripts/create-secrets.sh --cnpg does")
+        if poolers:
+            for svc in SERVICES:
+                host = app_variable(ctx, env, svc, "db_host")
+                p = pooler_for_host(ctx, env, host)
+                if not p:
+                    errs.append(f"{env}: SpinApp/{svc} db_host {host} is not a Pooler's Service (<pooler>.<namespace>.svc.cluster.local:5432)")
+                elif svc != "menu" and p["spec"].get("type", "rw") != "rw":
+                    errs.append(f"{env}: SpinApp/{svc} writes, but its Pooler/{p['metadata']['name']} is of type {p['spec'].get('type')}")
+    return errs
+
+
+def pgbouncer_env(root: str = ROOT) -> dict:
+    """The PgBouncer behaviour both Poolers and the project's pooler tests share
+    (spinkube/database/cnpg/pgbouncer.env: name=value lines, # comments)."""
+    path = os.path.join(root, "spinkube", "database", "cnpg", "pgbouncer.env")
+    with open(path, encoding="utf-8") as fh:
+        lines = [line.strip() for line in fh]
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def _le(a: int, b: int) -> str:
+    return "<=" if a <= b else "> (over budget)"
+
+
+def max_replicas(ctx: Ctx, env: str, app: str) -> tuple[int | None, str]:
+    """The most pods a SpinApp can have, and what says so."""
+    for h in ctx.objs(env, "HorizontalPodAutoscaler"):
+        if h["spec"]["scaleTargetRef"].get("name") == app:
+            return h["spec"].get("maxReplicas"), "HPA max"
+    for h in ctx.objs(env, "HTTPScaledObject"):
+        if h["spec"]["scaleTargetRef"].get("name") == app:
+            return (h["spec"].get("replicas") or {}).get("max", 100), "KEDA max"
+    for h in ctx.objs(env, "ScaledObject"):
+        if h["spec"]["scaleTargetRef"].get("name") == app:
+            return h["spec"].get("maxReplicaCount", 100), "KEDA max"
+    a = ctx.find(env, "SpinApp", app)
+    if a and not a["spec"].get("enableAutoscaling"):
+        return a["spec"].get("replicas", 1), "replicas"
+    return None, "nothing scales it"
+
+
+def db_servers(ctx: Ctx, env: str) -> list[tuple[str, dict]]:
+    """(name, server settings) of each PostgreSQL server in the overlay, with defaults."""
+    out = []
+    for c in cnpg_objs(ctx, env, "Cluster"):
+        params = ((c["spec"].get("postgresql") or {}).get("parameters") or {})
+        out.append((f"Cluster/{c['metadata']['name']}", {k: _int(params.get(k, d)) for k, d in PG_DEFAULTS.items()}))
+    for o in ctx.objs(env, "StatefulSet"):
+        if o["spec"]["template"]["metadata"].get("labels", {}).get("pizza.shop/role") != "db":
+            continue
+        settings = dict(PG_DEFAULTS)
+        for c in o["spec"]["template"]["spec"]["containers"]:
+            args = (c.get("command") or []) + (c.get("args") or [])
+            for flag, val in zip(args, args[1:]):
+                if flag == "-c" and "=" in val:
+                    k, v = val.split("=", 1)
+                    if k in settings:
+                        settings[k] = _int(v)
+        out.append((f"StatefulSet/{o['metadata']['name']}", settings))
+    return out
+
+
+def check_db_budget(ctx: Ctx, notes: list | None = None) -> list[str]:
+    """The connection budget of docs/deploy.md ("Database tier"), from the rendered overlay:
+    - every role has a CONNECTION LIMIT (pizza-config), and the limits plus the reserve fit
+      in max_connections, so that no service can take another's slots; the reserve covers
+      at least the superuser slots, one PgBouncer auth connection per pooler pod, the
+      migration Job and housekeeping;
+    - without a pooler, pods x 64 above a role's limit only means that this service's own
+      connects fail first (503 with Retry-After): reported, not an error;
+    - with poolers: the SpinApps on a pooler at their maximum pods x 64 fit in its
+      max_client_conn (per PgBouncer: clients may all land on one), and its PgBouncers x
+      max_user_connections fit in each of its roles' limits."""
+    notes = notes if notes is not None else []
+    errs = []
+    for env in ENVS:
+        cfg = pizza_config(ctx, env)
+        limits, bad = {}, False
+        for key in [LIMIT_KEY.format(svc) for svc in SERVICES] + [RESERVE_KEY]:
+            v = _int(cfg.get(key))
+            if v is None or v < (0 if key == RESERVE_KEY else 1):
+                errs.append(f"{env}: pizza-config {key}={cfg.get(key)!r} must be a "
+                            + ("non-negative" if key == RESERVE_KEY else "positive (never -1, no limit)") + " integer")
+                bad = True
+            limits[key] = v
+        reps = {svc: max_replicas(ctx, env, svc) for svc in SERVICES}
+        for svc, (n, src) in reps.items():
+            if n is None:
+                errs.append(f"{env}: SpinApp/{svc}: {src}, so its pods (and connections) are unbounded")
+                bad = True
+        servers = db_servers(ctx, env)
+        if not servers:
+            errs.append(f"{env}: no PostgreSQL server (Cluster or StatefulSet) to check the budget against")
+            bad = True
+        if bad:
+            continue
+        role = {svc: limits[LIMIT_KEY.format(svc)] for svc in SERVICES}
+        reserve = limits[RESERVE_KEY]
+        total = sum(role.values()) + reserve
+        poolers = cnpg_objs(ctx, env, "Pooler")
+        pooler_pods = sum(p["spec"].get("instances") or 1 for p in poolers)
+        for name, st in servers:
+            mc, sr = st["max_connections"], st["superuser_reserved_connections"]
+            notes.append(f"{env}: {name}: " + " + ".join(f"{s} {role[s]}" for s in SERVICES)
+                         + f" + reserve {reserve} = {total} {_le(total, mc)} max_connections {mc} ({mc - total} spare)")
+            if total > mc:
+                errs.append(f"{env}: role limits {sum(role.values())} + reserve {reserve} = {total} > max_connections {mc} "
+                            f"of {name}: one service could take the others' connections")
+            floor = sr + pooler_pods + 2
+            if reserve < floor:
+                errs.append(f"{env}: reserve {reserve} < {floor} (superuser_reserved_connections {sr} + {pooler_pods} "
+                            "PgBouncer auth connections + migration Job + housekeeping)")
+        on_pooler: dict = {}
+        for svc in SERVICES:
+            n, src = reps[svc]
+            need = n * SPIN_POOL_PER_POD
+            p = pooler_for_host(ctx, env, app_variable(ctx, env, svc, "db_host"))
+            if p:
+                on_pooler.setdefault(p["metadata"]["name"], (p, []))[1].append(svc)
+                continue
+            notes.append(f"{env}:   {svc}: {n} pods ({src}) x {SPIN_POOL_PER_POD} = {need} direct connections, limit {role[svc]}"
+                         + (f": the limit binds first ({svc} alone answers 503)" if need > role[svc] else ""))
+        for pname, (p, svcs) in on_pooler.items():
+            params = {**PGBOUNCER_DEFAULTS, **(p["spec"]["pgbouncer"].get("parameters") or {})}
+            mcc, inst = _int(params["max_client_conn"]), p["spec"].get("instances") or 1
+            clients = sum(reps[s][0] * SPIN_POOL_PER_POD for s in svcs)
+            notes.append(f"{env}:   Pooler/{pname}: " + " + ".join(f"{s} {reps[s][0]} pods ({reps[s][1]}) x {SPIN_POOL_PER_POD}" for s in svcs)
+                         + f" = {clients} clients {_le(clients, mcc)} max_client_conn {mcc} per PgBouncer")
+            if clients > mcc:
+                errs.append(f"{env}: Pooler/{pname}: {clients} client connections at the HPA maxima > max_client_conn {mcc}: "
+                            "raise max_client_conn with the HPA maximum")
+            per_user = _int(params.get("max_user_connections"))
+            if not per_user:
+                errs.append(f"{env}: Pooler/{pname}: set max_user_connections (a role's server connections per PgBouncer)")
+                continue
+            for s in svcs:
+                notes.append(f"{env}:     {s}: {inst} PgBouncers x {per_user} = {inst * per_user} server connections "
+                             f"{_le(inst * per_user, role[s])} limit {role[s]}")
+                if inst * per_user > role[s]:
+                    errs.append(f"{env}: Pooler/{pname}: {inst} x max_user_connections {per_user} = {inst * per_user} "
+                                f"> {s}'s connection limit {role[s]}: PgBouncer would hit the limit")
+    return errs
+
+
+def check_cnpg_package(ctx: Ctx) -> list[str]:
+    """CloudNativePG objects validate against the pinned @kubernetes-models/cloudnative-pg."""
+    import json
+    modules = os.environ.get("SPINKUBE_NODE_MODULES") or os.path.join(SPINKUBE, ".venv", "node", "node_modules")
+    if not shutil.which("node"):
+        return [f"node not found: {CNPG_SCHEMA_PACKAGE} needs Node.js (and npm for check.sh to install it)"]
+    if not os.path.isdir(os.path.join(modules, "@kubernetes-models", "cloudnative-pg")):
+        return [f"{CNPG_SCHEMA_PACKAGE} is not installed in {modules}: check.sh installs it with npm ci (npm missing or offline?)"]
+    items = [{"id": f"{env}: {o['kind']}/{o['metadata']['name']}", "obj": o}
+             for env in ENVS for o in ctx.objs(env) if o.get("apiVersion", "").startswith(CNPG_GROUP + "/")]
+    if not items:
+        return ["no CloudNativePG objects rendered"]
+    r = subprocess.run(["node", os.path.join(HERE, "cnpg", "validate.mjs"), modules], input=json.dumps(items),
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode:
+        return [f"ci/cnpg/validate.mjs failed: {r.stderr.strip()[:300]}"]
+    return [f"{p['id']}: {p['error']}" for p in json.loads(r.stdout)]
+
+
 def check_rollout(ctx: Ctx, directory: str = os.path.join(SPINKUBE, "rollout")) -> list[str]:
     """The migration canaries render, validate, and mirror the prod Ingress paths."""
     import kubernetes_validate
     try:
-        objs = kustomize_lite.build(directory)
+        objs = kustomize(directory)
     except Exception as exc:  # noqa: BLE001
         return [f"rollout does not render: {exc}"]
     errs = []
@@ -690,24 +1210,6 @@ def check_rollout(ctx: Ctx, directory: str = os.path.join(SPINKUBE, "rollout")) 
                 canary.add((p["path"], target[0]))
     if canary != prod_paths:
         errs.append(f"rollout canaries {sorted(canary)} differ from the prod Ingress {sorted(prod_paths)}")
-    return errs
-
-
-def check_kubectl_equivalence(ctx: Ctx) -> list[str] | None:
-    """Where kubectl exists, the built-in renderer must agree with `kubectl kustomize`."""
-    if not shutil.which("kubectl"):
-        return None
-    errs = []
-    for env in ENVS:
-        r = subprocess.run(["kubectl", "kustomize", os.path.join(SPINKUBE, "overlays", env)],
-                           capture_output=True, text=True, timeout=120)
-        if r.returncode:
-            errs.append(f"{env}: kubectl kustomize failed: {r.stderr.strip()[:300]}")
-            continue
-        theirs = sorted((yaml.safe_dump(d, sort_keys=True) for d in yaml.safe_load_all(r.stdout) if d))
-        ours = sorted(yaml.safe_dump(d, sort_keys=True) for d in ctx.rendered[env])
-        if theirs != ours:
-            errs.append(f"{env}: built-in renderer output differs from kubectl kustomize")
     return errs
 
 
@@ -752,12 +1254,11 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
 
     def file_outside_root():
         d = _tmp_kustomize({"x.sql": "select 1;\n",
-                            "k/kustomization.yaml": "configMapGenerator:\n  - name: m\n    files:\n      - ../x.sql\n"})
+                            "overlays/dev/kustomization.yaml": "configMapGenerator:\n  - name: m\n    files:\n      - ../../x.sql\n",
+                            "overlays/stg/kustomization.yaml": "resources: []\n",
+                            "overlays/prod/kustomization.yaml": "resources: []\n"})
         try:
-            kustomize_lite.build(os.path.join(d, "k"))
-            return []
-        except kustomize_lite.KustomizeError as exc:
-            return [str(exc)]
+            return [e for e in check_overlay_refs(d) if "outside the kustomization root" in e]
         finally:
             shutil.rmtree(d)
 
@@ -780,6 +1281,56 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
                                                                          "minReplicas": 0, "triggers": []}})
         errs = check_crd_schemas(_mutated(ctx, f))
         return errs if len(errs) >= 5 else []
+
+    def executor_not_in_namespace():
+        def f(c):
+            c.rendered["stg"] = [o for o in c.rendered["stg"] if o["kind"] != "SpinAppExecutor"]
+            for o in c.rendered["prod"]:
+                if o["kind"] == "SpinAppExecutor":
+                    o["metadata"]["namespace"] = "default"       # where the docs used to put it
+            _app(c, "dev", "menu")["spec"]["executor"] = "containerd-shim-spin-v2"
+        errs = check_operator_webhooks(_mutated(ctx, f))
+        return errs if len(errs) >= 7 and all("spec.executor" in e for e in errs) else []
+
+    def replicas_with_autoscaling():
+        def f(c):
+            _app(c, "dev", "login")["spec"]["replicas"] = 2
+            s = _app(c, "stg", "order")["spec"]
+            s["enableAutoscaling"] = False
+            s.pop("replicas", None)
+        errs = check_operator_webhooks(_mutated(ctx, f))
+        return errs if len(errs) >= 2 and all("replicas" in e for e in errs) else []
+
+    def invocation_memory_past_limit():
+        def f(c):
+            _app(c, "prod", "login")["spec"]["invocationLimits"]["memory"] = "300Mi"     # limit 256Mi
+            _app(c, "prod", "menu")["spec"]["invocationLimits"]["memory"] = "lots"
+            s = _app(c, "stg", "menu")["spec"]
+            s["resources"]["limits"].pop("memory")
+            s["invocationLimits"]["memory"] = "1Gi"                                     # > the request
+        errs = check_operator_webhooks(_mutated(ctx, f))
+        return errs if len(errs) >= 3 and all("invocationLimits.memory" in e for e in errs) else []
+
+    def annotations_without_deployment():
+        def f(c):
+            _obj(c, "dev", "SpinAppExecutor", EXECUTOR)["spec"]["createDeployment"] = False
+            _app(c, "dev", "order")["spec"]["podAnnotations"] = {"a": "b"}
+        return check_operator_webhooks(_mutated(ctx, f))
+
+    def executor_without_ca_certs():
+        def f(c):
+            _obj(c, "prod", "SpinAppExecutor", EXECUTOR)["spec"]["deploymentConfig"]["installDefaultCACerts"] = False
+            c.rendered["stg"] = [o for o in c.rendered["stg"] if o["kind"] != "SpinAppExecutor"]
+        errs = check_spinapps(_mutated(ctx, f))
+        return errs if len(errs) >= 2 else []
+
+    def executor_runtime_and_image():
+        def f(c):
+            _obj(c, "prod", "SpinAppExecutor", EXECUTOR)["spec"]["deploymentConfig"]["spinImage"] = "ghcr.io/x/spin:3.6"
+            _obj(c, "stg", "SpinAppExecutor", EXECUTOR)["spec"]["deploymentConfig"].pop("runtimeClassName")
+            _obj(c, "dev", "SpinAppExecutor", EXECUTOR)["spec"].pop("createDeployment")
+        errs = check_crd_schemas(_mutated(ctx, f))
+        return errs if len(errs) >= 3 else []
 
     def unknown_component():
         return check_components_exist(_mutated(ctx, lambda c: _app(c, "stg", "menu")["spec"]["components"].append("menu-lst")))
@@ -911,12 +1462,85 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
             cfg["data"]["db_host"] = "elsewhere:5432"
         return check_dev_database(_mutated(ctx, f))
 
+    def _obj(c: Ctx, env: str, kind: str, name: str) -> dict:
+        return next(o for o in c.rendered[env] if o["kind"] == kind and o["metadata"]["name"] == name)
+
+    def _cfg(c: Ctx, env: str) -> dict:
+        return next(o for o in c.rendered[env] if o["kind"] == "ConfigMap"
+                    and generated_base(o["metadata"]["name"]) == "pizza-config")["data"]
+
+    def hpa_past_budget():
+        # prod's order HPA raised from 8 to 20 pods, nothing else: (8 + 20) x 64 = 1792
+        # clients on the rw pooler, past its max_client_conn.
+        return check_db_budget(_mutated(ctx, lambda c: _obj(c, "prod", "HorizontalPodAutoscaler", "order")["spec"]
+                                        .__setitem__("maxReplicas", 20)))
+
+    def limits_past_budget():
+        def f(c):
+            _cfg(c, "dev")["login_db_connection_limit"] = "200"          # 200 + 64 + 64 + 18 > 210
+            _cfg(c, "stg")["order_db_connection_limit"] = "-1"           # no limit
+            _obj(c, "prod", "Pooler", "pizza-db-pooler-rw")["spec"]["instances"] = 5   # 5 x 30 > 96
+        errs = check_db_budget(_mutated(ctx, f))
+        return errs if len(errs) >= 3 else []
+
+    def db_path_broken():
+        def f(c):
+            c.rendered["prod"] = [o for o in c.rendered["prod"] if not (
+                o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "pizza-db-pooler-ro-ingress")]
+            c.rendered["stg"].append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                                      "metadata": {"name": "oops"}, "spec": {
+                                          "podSelector": {"matchLabels": {"app.kubernetes.io/component": "database"}},
+                                          "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]}})
+            _obj(c, "stg", "NetworkPolicy", "pizza-app-to-poolers")["spec"]["egress"].append(
+                {"to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "pizza-db"}}}], "ports": [{"port": 5432}]})
+            _obj(c, "stg", "NetworkPolicy", "pizza-db-instances")["spec"]["ingress"].append(
+                {"from": [{"podSelector": {"matchLabels": {"pizza.shop/role": "app"}}}]})
+        errs = check_db_paths(_mutated(ctx, f))
+        return errs if len(errs) >= 2 else []
+
+    def admin_via_pooler():
+        def f(c):
+            np = _obj(c, "prod", "NetworkPolicy", "pizza-admin-to-db")
+            np["spec"]["egress"][0]["to"] = [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "pizza-db"}}}]
+        return check_networkpolicies(_mutated(ctx, f))
+
+    def database_bypassed():
+        def f(c):
+            _obj(c, "prod", "Pooler", "pizza-db-pooler-rw")["spec"]["pgbouncer"]["poolMode"] = "session"
+            _cfg(c, "stg")["db_host"] = "pizza-db-rw:5432"
+            _obj(c, "stg", "Cluster", "pizza-db")["spec"]["plugins"] = []
+        errs = check_database(_mutated(ctx, f))
+        return errs if len(errs) >= 3 else []
+
+    def cnpg_package_errors():
+        def f(c):
+            _obj(c, "stg", "Cluster", "pizza-db")["spec"]["instances"] = "3"
+            _obj(c, "stg", "Pooler", "pizza-db-pooler-ro")["spec"]["pgbouncer"]["poolMode"] = "statement"
+        errs = check_cnpg_package(_mutated(ctx, f))
+        return errs if len(errs) >= 2 and all("pizza-db" in e for e in errs) else []
+
+    def cnpg_field_errors():
+        def f(c):
+            _obj(c, "prod", "Cluster", "pizza-db")["spec"]["postgresql"]["synchronus"] = {}
+            _obj(c, "prod", "ObjectStore", "pizza-db-backups")["spec"]["retentionPolicy"] = "30 days"
+            _obj(c, "prod", "ScheduledBackup", "pizza-db-nightly")["spec"]["method"] = "barman"
+        errs = check_crd_schemas(_mutated(ctx, f))
+        return errs if len(errs) >= 3 else []
+
     return [
         ("yaml-parses detects a broken YAML file", broken_yaml),
         ("overlay-refs detects missing files", missing_overlay_file),
-        ("renderer refuses files outside the kustomization root", file_outside_root),
+        ("overlay-refs detects a file outside the kustomization root", file_outside_root),
         ("core-schemas detects a bad Job", bad_core_object),
         ("crd-schemas detects SpinApp/HTTPScaledObject/ScaledObject field errors", bad_spinapp_fields),
+        ("operator-webhooks detects an executor missing from a SpinApp's namespace", executor_not_in_namespace),
+        ("operator-webhooks detects replicas with enableAutoscaling, and none without", replicas_with_autoscaling),
+        ("operator-webhooks detects invocationLimits.memory past the memory limit/request, or no quantity",
+         invocation_memory_past_limit),
+        ("operator-webhooks detects podAnnotations with an executor that creates no Deployment",
+         annotations_without_deployment),
+        ("crd-schemas detects a SpinAppExecutor with both/neither runtimeClassName and spinImage, no createDeployment",
+         executor_runtime_and_image),
         ("components detects a component missing from spin.toml", unknown_component),
         ("variables detects a missing required app variable", missing_required_variable),
         ("variables detects a secret variable given as a literal", secret_from_literal),
@@ -927,12 +1551,20 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
         ("scaling detects dev min>0 and an HPA min<2", no_scale_to_zero),
         ("networkpolicies detects open ingress/egress", open_networkpolicy),
         ("spinapps detects a non-SemVer prod tag", bad_image_tag),
+        ("spinapps detects an executor without the CA bundle, and none in a namespace", executor_without_ca_certs),
         ("migrations detects a migration missing from migrations/kustomization.yaml", unlisted_migration),
         ("migrations detects a listed migration that no longer exists", listed_migration_gone),
         ("migrations detects a reintroduced spinkube/base/migrate/sql copy", sql_copy_back),
         ("migrations detects ConfigMap content drift and an unhashed mount", migrations_configmap_drift),
         ("dev-database detects db_host/URL drift", dev_db_host_mismatch),
         ("rollout detects a canary pointing at the wrong SpinApp", canary_wrong_target),
+        ("db-budget detects an HPA maximum raised past the budget (prod order 8 -> 20 pods)", hpa_past_budget),
+        ("db-budget detects role limits over max_connections, no limit, a pooler over a limit", limits_past_budget),
+        ("db-paths detects an app past its pooler, a pooler closed to its app", db_path_broken),
+        ("networkpolicies detects the migration Job allowed to a pooler", admin_via_pooler),
+        ("database detects a session pooler, a db_host past the pooler, no WAL archiving", database_bypassed),
+        ("cnpg-schemas detects a wrong type and enum", cnpg_package_errors),
+        ("crd-schemas detects CloudNativePG/ObjectStore field errors", cnpg_field_errors),
     ]
 
 
@@ -940,7 +1572,7 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
 def main() -> int:
     passed = failed = 0
 
-    def report(name: str, errs: list[str] | None) -> None:
+    def report(name: str, errs: list[str] | None, notes: list[str] = ()) -> None:
         nonlocal passed, failed
         if errs is None:
             print(f"SKIP {name}")
@@ -954,29 +1586,45 @@ def main() -> int:
         else:
             passed += 1
             print(f"PASS {name}")
+        for n in notes:
+            print(f"       {n}")
 
+    if not shutil.which("kubectl"):
+        print(NO_KUBECTL)
+        return 1
     ctx = load_ctx()
+    budget_notes: list[str] = []
+
+    def budget():
+        return check_db_budget(ctx, budget_notes)
     checks = [
         ("yaml-parses: every YAML file under spinkube/ parses", lambda: check_yaml_parses()),
         ("overlay-refs: every file an overlay/kustomization names exists", lambda: check_overlay_refs()),
-        ("renders: dev, stg and prod render", lambda: check_renders(ctx)),
+        ("renders: dev, stg and prod render (kubectl kustomize)", lambda: check_renders(ctx)),
         (f"core-schemas: core kinds validate against Kubernetes {K8S_VERSION}", lambda: check_core_schemas(ctx)),
-        ("crd-schemas: SpinApp/HTTPScaledObject/ScaledObject fields and types", lambda: check_crd_schemas(ctx)),
+        ("crd-schemas: SpinApp/SpinAppExecutor/KEDA/CloudNativePG/ObjectStore fields and types",
+         lambda: check_crd_schemas(ctx)),
+        ("operator-webhooks: what spin-operator's webhooks refuse (executor in the namespace, replicas, limits)",
+         lambda: check_operator_webhooks(ctx)),
         ("spinapps: executor, one image, probes, resources, limits, tags", lambda: check_spinapps(ctx)),
         ("components: every named component exists; each deployed once", lambda: check_components_exist(ctx)),
         ("variables: needed and required variables provided per SpinApp", lambda: check_variables(ctx)),
         ("routes: public routes reachable via Ingress, private ones not", lambda: check_routes(ctx)),
         ("chaining: no *.spin.internal to another SpinApp", lambda: check_chaining(ctx)),
         ("scaling: dev KEDA min 0; stg/prod HPA min 2 + PDB", lambda: check_scaling(ctx)),
-        ("networkpolicies: ingress controller in; DNS + PostgreSQL out", lambda: check_networkpolicies(ctx)),
+        ("networkpolicies: ingress controller in; DNS + PostgreSQL (app: poolers; admin: server) out", lambda: check_networkpolicies(ctx)),
+        ("db-paths: each SpinApp reaches its pooler only; poolers and admin pods the server", lambda: check_db_paths(ctx)),
+        ("database: stg/prod CloudNativePG cluster, backups, transaction poolers, db_host on them", lambda: check_database(ctx)),
+        (f"cnpg-schemas: CloudNativePG objects validate against {CNPG_SCHEMA_PACKAGE}", lambda: check_cnpg_package(ctx)),
+        ("db-budget: role limits + reserve <= max_connections; HPA max x 64 within the poolers", budget),
         ("migrations: Job mounts the hashed ConfigMap of migrations/*.sql; list in sync; psql script", lambda: check_migrations(ctx)),
         ("dev-database: dev URLs match db_host and roles", lambda: check_dev_database(ctx)),
         ("rollout: canary Ingresses mirror the prod paths and validate", lambda: check_rollout(ctx)),
-        ("kubectl-equivalence: built-in renderer == kubectl kustomize", lambda: check_kubectl_equivalence(ctx)),
     ]
     for name, fn in checks:
         try:
-            report(name, fn())
+            errs = fn()
+            report(name, errs, budget_notes if fn is budget else ())
         except Exception as exc:  # noqa: BLE001
             report(name, [f"check crashed: {type(exc).__name__}: {exc}"])
     if ctx.render_errors:

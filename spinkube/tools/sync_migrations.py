@@ -6,9 +6,10 @@ kustomize refuses to read *files* outside a kustomization's root, but a resource
 kustomization whose configMapGenerator builds the pizza-migrations ConfigMap straight from
 the .sql files next to it, and spinkube/base/migrate/kustomization.yaml lists
 ../../../migrations as a resource: no copy of the SQL. A configMapGenerator cannot glob,
-so this script (re)writes that kustomization with the explicit, sorted file list.
-`make render`/`make deploy`/`make spinkube-migrations` run it; CI runs it with --check,
-which fails when the list is stale (or when the old spinkube/base/migrate/sql/ copy is back).
+so this script (re)writes that kustomization with the explicit, sorted file list:
+`make spinkube-migrations` runs it. With --check it only reports: CI (the `migrations`
+check) and `make deploy` fail when the list is stale (or the old spinkube/base/migrate/sql/
+copy is back). Python standard library only.
 
   sync_migrations.py [--check] [REPO_ROOT]
 """

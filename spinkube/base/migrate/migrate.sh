@@ -1,15 +1,26 @@
 #!/bin/sh
 # Applies /migrations/NNNN_*.sql in file-name order, each file in its own transaction
 # together with its schema_migrations row (version = file name without .sql), skipping
-# versions already recorded; then gives the service roles LOGIN and their passwords.
+# versions already recorded; then gives the service roles LOGIN, their passwords and
+# their connection limits.
 # Same table and advisory lock as the project's own migrator (crates/pizza-db/src/migrate.rs).
-# Needs: DATABASE_URL (owner/admin), LOGIN_DB_PASSWORD, MENU_DB_PASSWORD, ORDER_DB_PASSWORD.
+# Needs: DATABASE_URL (owner/admin), LOGIN_DB_PASSWORD, MENU_DB_PASSWORD, ORDER_DB_PASSWORD,
+# and each role's connection limit (the overlay's budget): LOGIN_DB_CONNECTION_LIMIT,
+# MENU_DB_CONNECTION_LIMIT, ORDER_DB_CONNECTION_LIMIT, positive integers (never -1,
+# "no limit", which would let one service take the others' connections).
 set -eu
 export LC_ALL=C
 MIGRATIONS_DIR="${MIGRATIONS_DIR:-/migrations}"
 LOCK_KEY=8100140070841706855   # i64 of the bytes "pizzamig"
 : "${DATABASE_URL:?DATABASE_URL is required}"
 : "${LOGIN_DB_PASSWORD:?}" "${MENU_DB_PASSWORD:?}" "${ORDER_DB_PASSWORD:?}"
+for var in LOGIN_DB_CONNECTION_LIMIT MENU_DB_CONNECTION_LIMIT ORDER_DB_CONNECTION_LIMIT; do
+  eval "val=\${$var:-}"
+  # Digits only, no leading zero: psql pastes :limit into the statement as it is.
+  case "$val" in
+    '' | 0* | *[!0-9]*) echo "$var must be a positive integer (got '$val')" >&2; exit 1 ;;
+  esac
+done
 
 # Wait for the server (a fresh dev database may still be starting).
 i=0
@@ -50,13 +61,17 @@ trap 'rm -f "$driver"' EXIT
   done
   [ "$found" = 1 ] || { printf "no migrations in %s\n" "$MIGRATIONS_DIR" >&2; exit 1; }
   # Service roles (created NOLOGIN by the migrations) get LOGIN and their password from
-  # the Secrets; \getenv keeps the passwords off the command line.
+  # the Secrets, and their CONNECTION LIMIT from the budget (validated above); \getenv
+  # keeps the passwords off the command line.
   for svc in login menu order; do
     upper="$(echo "$svc" | tr a-z A-Z)"
     emit "\\getenv pw ${upper}_DB_PASSWORD"
     emit "ALTER ROLE pizza_$svc WITH LOGIN PASSWORD :'pw';"
+    emit "\\getenv limit ${upper}_DB_CONNECTION_LIMIT"
+    emit "ALTER ROLE pizza_$svc CONNECTION LIMIT :limit;"
   done
   emit '\unset pw'
+  emit '\unset limit'
   emit "SELECT pg_advisory_unlock($LOCK_KEY) AS unlocked \\gset"
 } > "$driver"
 
