@@ -4,9 +4,11 @@
 #                        bench/results/<UTC timestamp>.json and .png
 #   make bench QUICK=1   the short run (< 2 min)
 #   make bench-smoke     a few requests per scenario (< 30 s), fails on any error; `make test` runs it
-#   make chaos           fault injection (< 4 min): PostgreSQL killed, a table locked, the pool
-#                        exhausted, the host stopped; target/chaos/<UTC timestamp>.json, fails
-#                        if any scenario misses its criteria (not part of `make test`)
+#   make chaos           fault injection (< 8 min): PostgreSQL killed, a table locked, the pool
+#                        exhausted, the host stopped; twice, the second time with PgBouncer
+#                        between the app and PostgreSQL (as the stg/prod Pooler); reports in
+#                        target/chaos/<UTC timestamp>.json, fails if any scenario misses its
+#                        criteria (not part of `make test`)
 
 ifeq ($(origin APP_WASM),undefined)
 # Standalone: what the root Makefile otherwise defines.
@@ -39,4 +41,6 @@ bench-smoke: bench-build
 chaos: $(BENCH_PREREQ)
 	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
 	$(CARGO) build --release -p spin-host -p pizza-chaos
+	@bash scripts/pgbouncer.sh >/dev/null
 	target/release/pizza-chaos
+	target/release/pizza-chaos --pooler

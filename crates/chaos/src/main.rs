@@ -22,6 +22,7 @@ mod scenario;
 use clap::Parser;
 use client::Shot;
 use load::Menu;
+use pizza_e2e::TestApp;
 use report::{Figures, Report, ScenarioReport};
 use serde_json::json;
 use std::io::Write;
@@ -29,7 +30,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
-use testkit::Postgres;
+use testkit::{Host, PgBouncer, Postgres};
 
 /// The application database.
 pub const DB: &str = "pizza";
@@ -57,10 +58,15 @@ struct Cli {
     /// Run only these scenarios (repeatable; default: all, in order).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SCENARIOS))]
     only: Vec<String>,
+    /// Put PgBouncer (transaction mode, as the stg/prod `Pooler` runs it)
+    /// between the app and PostgreSQL.
+    #[arg(long)]
+    pooler: bool,
 }
 
 /// What every scenario needs: the database server (to kill it), its
-/// superuser URL (to lock tables and check the books) and the menu.
+/// superuser URL (to lock tables and check the books), the menu, and the
+/// pooler the app reaches the database through, if any.
 pub struct Env {
     /// The cluster.
     pub pg: Postgres,
@@ -68,6 +74,26 @@ pub struct Env {
     pub admin_url: String,
     /// What orders can contain.
     pub menu: Arc<Menu>,
+    /// PgBouncer between the app and `pg` (`--pooler`).
+    pub pooler: Option<PgBouncer>,
+}
+
+impl Env {
+    /// Starts a host serving [`DB`] with [`HOST_OVERRIDES`], through the pooler if there is one.
+    pub fn serve(&self) -> (Host, TestApp) {
+        let mut vars: Vec<(String, String)> = self
+            .pooler
+            .as_ref()
+            .map(|p| pizza_e2e::pooler_variables(p, DB))
+            .unwrap_or_default();
+        vars.extend(
+            HOST_OVERRIDES
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        pizza_e2e::serve(&self.pg, DB, &vars)
+    }
 }
 
 /// A scenario's result and its record of requests.
@@ -169,14 +195,20 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         "client_timeout_s": client::CLIENT_TIMEOUT.as_secs(),
         "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "listen": "127.0.0.1",
+        "pooler": cli.pooler.then(|| format!("PgBouncer {}", testkit::PGBOUNCER_VERSION)),
+    });
+    let pooler = cli.pooler.then(|| {
+        eprintln!("pizza-chaos: starting PgBouncer in front of PostgreSQL");
+        PgBouncer::start(&pg, &[])
     });
     let env = Env {
         menu: Arc::new(Menu::read(&admin_url)?),
         admin_url,
         pg,
+        pooler,
     };
     eprintln!("pizza-chaos: starting spin-host");
-    let (host, app) = pizza_e2e::serve(&env.pg, DB, HOST_OVERRIDES);
+    let (host, app) = env.serve();
     eprintln!("pizza-chaos: serving on {}", app.base_url);
 
     let mut finished = Vec::new();
@@ -246,9 +278,13 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     let json_path = out_dir.join(format!("{started_at}.json"));
     report::write_json(&report, &json_path)?;
     println!(
-        "chaos run {started_at}: PostgreSQL {} (max_connections {}), {} s",
+        "chaos run {started_at}: PostgreSQL {} (max_connections {}){}, {} s",
         report.setup["postgres_version"].as_str().unwrap_or("?"),
         report.setup["max_connections"],
+        report.setup["pooler"]
+            .as_str()
+            .map(|p| format!(" behind {p}"))
+            .unwrap_or_default(),
         report.wall_time_s
     );
     for s in &report.scenarios {

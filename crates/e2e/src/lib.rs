@@ -6,7 +6,7 @@
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
-use testkit::{Host, Postgres};
+use testkit::{Host, PgBouncer, Postgres};
 
 pub mod django;
 pub mod tokens;
@@ -115,6 +115,18 @@ pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, Test
         admin_url: pg.superuser_url(db),
     };
     (host, app)
+}
+
+/// Variables that point every service at `bouncer` instead of PostgreSQL
+/// (`db_host` and the three `*_db_url`s), to pass to [`serve`] as overrides.
+pub fn pooler_variables(bouncer: &PgBouncer, db: &str) -> Vec<(String, String)> {
+    let mut vars = vec![("db_host".to_owned(), bouncer.host_port())];
+    vars.extend(ROLE_PASSWORDS.iter().map(|(role, pw)| {
+        let service = role.trim_start_matches("pizza_");
+        let url = format!("{}?connect_timeout=5", bouncer.url(role, pw, db));
+        (format!("{service}_db_url"), url)
+    }));
+    vars
 }
 
 /// The app's `spin.toml` plus the test-only chaining proxy, written next to

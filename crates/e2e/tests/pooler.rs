@@ -10,7 +10,8 @@
 //! Needs `target/tools/pgbouncer-1.24.1/bin/pgbouncer`: `bash scripts/pgbouncer.sh`.
 
 use pizza_e2e::{
-    ROLE_PASSWORDS, Resp, TestApp, client_address, prepare_database, serve, unique_id,
+    ROLE_PASSWORDS, Resp, TestApp, client_address, pooler_variables, prepare_database, serve,
+    unique_id,
 };
 use postgres::{Client, NoTls, SimpleQueryMessage};
 use serde_json::json;
@@ -22,7 +23,7 @@ use testkit::{Host, PgBouncer, Postgres};
 const CLIENTS: usize = 32;
 /// Server connections PgBouncer may open per (database, role): far fewer
 /// than the app's client connections, so they have to be shared.
-const SERVER_POOL: usize = 2;
+const SERVER_POOL: usize = 4;
 
 /// PostgreSQL, PgBouncer in front of it, and the app using PgBouncer; fields
 /// drop in this order, the app first.
@@ -34,30 +35,20 @@ struct Stack {
 }
 
 /// Starts the stack on `make up`'s PostgreSQL settings, migrated and seeded as
-/// every e2e app, with PgBouncer's `max_prepared_statements` as given.
-fn stack(max_prepared_statements: u32) -> Stack {
+/// every e2e app, with PgBouncer configured as the Poolers (testkit reads
+/// their settings file) but for [`SERVER_POOL`] and the given `settings`.
+fn stack(settings: &[&str]) -> Stack {
     let pg = Postgres::start();
     let db = "pizza";
     pg.create_database(db);
     prepare_database(&pg.superuser_url(db), true);
-    let bouncer = PgBouncer::start(
-        &pg,
-        &[
-            &format!("default_pool_size={SERVER_POOL}"),
-            &format!("max_prepared_statements={max_prepared_statements}"),
-        ],
-    );
-    let urls: Vec<(String, String)> = ROLE_PASSWORDS
-        .iter()
-        .map(|(role, pw)| {
-            let service = role.trim_start_matches("pizza_");
-            let url = format!("{}?connect_timeout=5", bouncer.url(role, pw, db));
-            (format!("{service}_db_url"), url)
-        })
+    let pool = format!("default_pool_size={SERVER_POOL}");
+    let settings: Vec<&str> = std::iter::once(pool.as_str())
+        .chain(settings.iter().copied())
         .collect();
-    let db_host = bouncer.host_port();
-    let mut overrides = vec![("db_host", db_host.as_str())];
-    overrides.extend(urls.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let bouncer = PgBouncer::start(&pg, &settings);
+    let vars = pooler_variables(&bouncer, db);
+    let overrides: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let (host, app) = serve(&pg, db, &overrides);
     Stack {
         host,
@@ -193,7 +184,7 @@ fn number(row: &HashMap<String, String>, column: &str) -> u64 {
 
 #[test]
 fn the_app_works_through_pgbouncer_in_transaction_mode() {
-    let st = stack(200);
+    let st = stack(&[]);
     let steps = traffic(&st.app, "pool", 2);
     let problems: Vec<&str> = steps.iter().filter_map(|s| s.problem.as_deref()).collect();
     assert!(
@@ -277,10 +268,10 @@ fn the_app_works_through_pgbouncer_in_transaction_mode() {
 
 #[test]
 fn without_pgbouncers_prepared_statements_the_app_fails() {
-    let st = stack(0);
+    let st = stack(&["max_prepared_statements=0"]);
     let mut seen = Vec::new();
     // A Bind has to land on another server than its Parse: with 32 clients on
-    // 2 servers per role that happens in the first round; a few more rounds at
+    // 4 servers per role that happens in the first round; a few more rounds at
     // most keep this from depending on scheduling luck.
     for _ in 0..5 {
         seen.extend(traffic(&st.app, "nops", 1));
@@ -311,6 +302,80 @@ fn without_pgbouncers_prepared_statements_the_app_fails() {
     panic!(
         "no request failed with max_prepared_statements=0 ({} requests)\nhost:\n{}",
         seen.len(),
+        st.host.output()
+    );
+}
+
+/// Orders from `members`, all at once.
+fn orders_at_once(a: &TestApp, members: &[(String, String, String)]) -> Vec<Resp> {
+    let order = json!({"branchId": "2", "lines": [{"name": "The Greek Pizza", "size": "M", "quantity": 1}]});
+    std::thread::scope(|s| {
+        let order = &order;
+        let running: Vec<_> = members
+            .iter()
+            .map(|(_, _, token)| s.spawn(move || a.post("/api/order/", order, Some(token))))
+            .collect();
+        running.into_iter().map(|r| r.join().unwrap()).collect()
+    })
+}
+
+#[test]
+fn a_transaction_that_waits_too_long_for_a_server_gets_503_and_the_pool_recovers() {
+    let st = stack(&[]);
+    let members: Vec<_> = (0..4 * SERVER_POOL)
+        .map(|_| st.app.member("qwait"))
+        .collect();
+    // Every order statement queues behind this lock for the role's lock_timeout
+    // (1 s), holding one of the SERVER_POOL server connections; the others wait
+    // in PgBouncer past its query_wait_timeout (0.5 s).
+    let mut locker = Client::connect(&st.app.admin_url, NoTls).expect("connect");
+    let mut lock = locker.transaction().expect("begin");
+    lock.batch_execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        .expect("lock");
+    let blocked = orders_at_once(&st.app, &members);
+    lock.rollback().expect("release");
+    for answer in &blocked {
+        answer.assert_error(503);
+        assert!(answer.header("retry-after").is_some(), "{answer:?}");
+    }
+    assert!(
+        st.bouncer.log().contains("query_wait_timeout"),
+        "PgBouncer refused no waiting transaction:\n{}",
+        st.bouncer.log()
+    );
+    // PgBouncer closed the connections it refused; Spin's pool replaces them.
+    let after = orders_at_once(&st.app, &members);
+    assert!(
+        after.iter().all(|a| a.status == 201),
+        "{:?}\n{}",
+        after.iter().map(|a| a.status).collect::<Vec<_>>(),
+        st.host.output()
+    );
+}
+
+#[test]
+fn connections_pgbouncer_closed_for_idleness_are_replaced_without_a_failed_request() {
+    // The Poolers close Spin's idle connections after client_idle_timeout
+    // (5 minutes); here after five seconds: longer than any request holds its
+    // connection (a register keeps it while hashing, over a second on a busy
+    // machine), so only connections idle in Spin's pool are closed.
+    let st = stack(&["client_idle_timeout=5"]);
+    let first = traffic(&st.app, "idle1", 1);
+    assert!(
+        first.iter().all(|s| s.problem.is_none()),
+        "first round failed"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(7));
+    assert!(
+        st.bouncer.log().contains("client_idle_timeout"),
+        "PgBouncer closed no idle client:\n{}",
+        st.bouncer.log()
+    );
+    let after = traffic(&st.app, "idle2", 1);
+    let problems: Vec<&str> = after.iter().filter_map(|s| s.problem.as_deref()).collect();
+    assert!(
+        problems.is_empty(),
+        "after PgBouncer closed the idle connections: {problems:?}\n{}",
         st.host.output()
     );
 }

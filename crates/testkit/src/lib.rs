@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod pgbouncer;
-pub use pgbouncer::{PGBOUNCER_ADMIN_PASSWORD, PGBOUNCER_VERSION, PgBouncer, pgbouncer_bin};
+pub use pgbouncer::{PGBOUNCER_VERSION, PgBouncer};
 
 /// SQL that builds the database the Django services leave behind (see the file's
 /// header): the starting point of every test of adopting, planning and coexisting.

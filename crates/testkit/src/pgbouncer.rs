@@ -1,8 +1,8 @@
 //! A throw-away PgBouncer in front of a [`Postgres`] cluster, configured as a
 //! transaction-mode pooler the way CloudNativePG's `Pooler` runs one: clients
 //! authenticate with SCRAM against the roles' verifiers, which PgBouncer reads
-//! with `auth_query` as `auth_user`; protocol-level prepared statements are on
-//! (`max_prepared_statements`). The binary is the one `scripts/pgbouncer.sh`
+//! with `auth_query` as `auth_user`; prepared statements, timeouts and the
+//! rest of its behaviour come from the Poolers' own settings file. The binary is the one `scripts/pgbouncer.sh`
 //! builds; killed and removed on Drop.
 
 use crate::{Postgres, free_port, workspace_root};
@@ -17,20 +17,42 @@ pub const PGBOUNCER_VERSION: &str = "1.24.1";
 
 /// Password of the superuser `postgres` at PgBouncer (its `auth_file`): the
 /// `auth_user` and the admin console's user.
-pub const PGBOUNCER_ADMIN_PASSWORD: &str = "postgres";
+const PGBOUNCER_ADMIN_PASSWORD: &str = "postgres";
 
-/// The settings every [`PgBouncer`] gets unless [`PgBouncer::start`] is given
-/// another value for the same name.
-const DEFAULTS: &[(&str, &str)] = &[
+/// The settings every [`PgBouncer`] gets before the deployment's behaviour
+/// ([`POOLER_BEHAVIOUR`]) and the caller's own, later ones winning: the pool
+/// mode and authentication of CloudNativePG's `Pooler`, and room for every
+/// client connection the app opens (3 × 64, one pool per connection string).
+const HARNESS: &[(&str, &str)] = &[
     ("pool_mode", "transaction"),
-    ("max_prepared_statements", "200"),
     ("auth_type", "scram-sha-256"),
     ("auth_user", "postgres"),
     ("admin_users", "postgres"),
-    // The app opens up to 3 × 64 connections (one pool per connection string).
     ("max_client_conn", "1000"),
     ("default_pool_size", "20"),
 ];
+
+/// How the stg/prod Poolers' PgBouncers behave (prepared statements,
+/// timeouts): `name=value` lines with `#` comments, the file kustomize
+/// copies into both Poolers, so the tests run what is deployed.
+const POOLER_BEHAVIOUR: &str = "spinkube/database/cnpg/pgbouncer.env";
+
+/// The `name=value` settings of [`POOLER_BEHAVIOUR`].
+fn pooler_behaviour() -> Vec<(String, String)> {
+    let path = workspace_root().join(POOLER_BEHAVIOUR);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let (k, v) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{POOLER_BEHAVIOUR}: {line:?} is not name=value"));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
 
 /// A running PgBouncer on 127.0.0.1 (no Unix socket).
 pub struct PgBouncer {
@@ -40,7 +62,7 @@ pub struct PgBouncer {
 }
 
 /// `target/tools/pgbouncer-<version>/bin/pgbouncer` of the workspace.
-pub fn pgbouncer_bin() -> PathBuf {
+fn pgbouncer_bin() -> PathBuf {
     workspace_root().join(format!(
         "target/tools/pgbouncer-{PGBOUNCER_VERSION}/bin/pgbouncer"
     ))
@@ -48,9 +70,9 @@ pub fn pgbouncer_bin() -> PathBuf {
 
 impl PgBouncer {
     /// Starts PgBouncer for every database of `pg` (`* = host=127.0.0.1
-    /// port=<pg>`), listening on a free port, with the defaults above
-    /// (transaction mode, `max_prepared_statements = 200`, SCRAM with
-    /// `auth_query` as `postgres`) overridden or extended by `settings`
+    /// port=<pg>`), listening on a free port, configured as the deployment's
+    /// Poolers (transaction mode, SCRAM with `auth_query` as `postgres`, then
+    /// [`POOLER_BEHAVIOUR`]), overridden or extended by `settings`
     /// (`name=value` lines of the `[pgbouncer]` section). Waits until it accepts
     /// connections; panics with its log otherwise. As root it runs as the
     /// cluster's unprivileged user (PgBouncer refuses to run as root).
@@ -77,15 +99,15 @@ impl PgBouncer {
             }
             None => bin,
         };
-        let mut config: Vec<(String, String)> = DEFAULTS
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        for setting in settings {
+        let mut config: Vec<(String, String)> = Vec::new();
+        let callers = settings.iter().map(|setting| {
             let (k, v) = setting
                 .split_once('=')
                 .unwrap_or_else(|| panic!("setting {setting:?} is not name=value"));
-            let (k, v) = (k.trim().to_string(), v.trim().to_string());
+            (k.trim().to_string(), v.trim().to_string())
+        });
+        let harness = HARNESS.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        for (k, v) in harness.chain(pooler_behaviour()).chain(callers) {
             match config.iter_mut().find(|(name, _)| *name == k) {
                 Some(entry) => entry.1 = v,
                 None => config.push((k, v)),

@@ -7,7 +7,7 @@ use super::flag_other_than_201_or_503;
 use crate::client::{Kind, Shot, now_ms};
 use crate::load::{self, Recorder, Workers};
 use crate::report::{Figures, ScenarioReport, by_status, evidence, flag, latency, round1};
-use crate::{DB, Env, Finished, ledger};
+use crate::{Env, Finished, ledger};
 use pizza_e2e::TestApp;
 use std::time::Duration;
 use testkit::Host;
@@ -38,7 +38,7 @@ pub fn run(env: &Env, host: Host, app: &TestApp) -> anyhow::Result<(Finished, Ho
         "pizza-chaos: host-sigterm: spin-host exited ({status}) after {:.0} ms; starting a new one",
         exited - term
     );
-    let (new_host, new_app) = pizza_e2e::serve(&env.pg, DB, crate::HOST_OVERRIDES);
+    let (new_host, new_app) = env.serve();
 
     let mut failures = Vec::new();
     if !status.success() {
