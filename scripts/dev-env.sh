@@ -149,6 +149,9 @@ EOF
 # pooled connections per connection string and never closes them: max_connections is
 # 3 services x 64, plus 18 for pizza-db, psql and the 3 superuser-reserved slots.
 SERVER_SETTINGS="-c timezone=Etc/UTC -c max_connections=210"
+# Each service role's CONNECTION LIMIT: one Spin pool (the budget above; the SpinKube
+# overlays set theirs in pizza-config).
+CONNECTION_LIMIT=64
 
 start_cluster() {
     local bindir="$1" port="$2"
@@ -197,12 +200,6 @@ pizza_db_bin() {
     printf '%s\n' "$bin"
 }
 
-# True when `role` can already log in with its password (then nothing needs changing).
-can_log_in() {
-    local psql="$1" url="$2"
-    [[ -n $psql ]] && "$psql" "$url" -tAc 'SELECT 1' >/dev/null 2>&1
-}
-
 export_line() {
     printf 'export %s=%q\n' "$1" "$2"
 }
@@ -247,7 +244,6 @@ up() {
         host="${BASH_REMATCH[3]}"
         [[ $host == *:* ]] || host="$host:5432"
         DB_NAME="${BASH_REMATCH[4]}"
-        psql="$(command -v psql || true)"
         say "using DATABASE_URL ($host/$DB_NAME)"
     else
         bindir="$(find_pg_bindir)"
@@ -262,14 +258,19 @@ up() {
     fi
 
     bin="$(pizza_db_bin)"
-    "$bin" --url "$admin_url" migrate --dir "$ROOT/migrations" | sed 's/^/dev-env: /' >&2
-    "$bin" --url "$admin_url" seed | sed 's/^/dev-env: /' >&2
-    for role in "${ROLES[@]}"; do
-        if ! can_log_in "$psql" "$(role_url "$role" "$host")"; then
-            PIZZA_ROLE_PASSWORD="$(cat "$DEV/pw_$role")" "$bin" --url "$admin_url" set-password "$role" |
-                sed 's/^/dev-env: /' >&2
-        fi
-    done
+    # The one migrator, run as the Kubernetes migration Job runs it (pizza-db deploy, the
+    # same variables): pending migrations, then LOGIN, password and CONNECTION LIMIT for
+    # each service role, under one lock. Secrets go through the environment (bash
+    # assignments, no command line shows them), the admin URL too.
+    DATABASE_URL="$admin_url" \
+        LOGIN_DB_PASSWORD="$(<"$DEV/pw_pizza_login")" \
+        MENU_DB_PASSWORD="$(<"$DEV/pw_pizza_menu")" \
+        ORDER_DB_PASSWORD="$(<"$DEV/pw_pizza_order")" \
+        LOGIN_DB_CONNECTION_LIMIT="$CONNECTION_LIMIT" \
+        MENU_DB_CONNECTION_LIMIT="$CONNECTION_LIMIT" \
+        ORDER_DB_CONNECTION_LIMIT="$CONNECTION_LIMIT" \
+        "$bin" deploy --dir "$ROOT/migrations" | sed 's/^/dev-env: /' >&2
+    DATABASE_URL="$admin_url" "$bin" seed | sed 's/^/dev-env: /' >&2
 
     write_env "$host" "$admin_url"
     say "ready: source .dev/env"

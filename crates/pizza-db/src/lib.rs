@@ -3,11 +3,14 @@
 //! The wasm components only read and write rows; everything that needs admin rights
 //! (schema migrations, loading the catalogue from the Kaggle data set, giving the
 //! per-service roles their passwords) lives here so it can run from a laptop, CI or a
-//! Kubernetes Job without the Spin runtime. So do the read-only looks an operator takes
+//! Kubernetes Job without the Spin runtime. [`Deployment`] is what the migration Job and
+//! `make up` run: migrations and role settings under one lock. So do the read-only looks an operator takes
 //! before migrating an adopted database: what the pending migrations would change
 //! ([`plan_migrations`]) and which legacy rows the services treat specially ([`check_legacy`]).
 
 mod catalogue;
+mod connect;
+mod deploy;
 mod images;
 mod legacy;
 mod migrate;
@@ -17,9 +20,11 @@ mod roles;
 mod seed;
 
 pub use catalogue::{Catalogue, Pizza, PizzaType, load_catalogue};
+pub use connect::connect;
+pub use deploy::{DeployReport, Deployment, RoleSettings};
 pub use legacy::{Finding, FindingKind, LegacyReport, Skipped, check_legacy};
 pub use migrate::{MIGRATION_LOCK_KEY, migrate};
 pub use plan::{Change, Kind, MigrationPlan, ObjectKey, RowCounts, plan_migrations};
 pub use purge::{PurgeReport, purge};
-pub use roles::{SERVICE_ROLES, set_role_password};
+pub use roles::{Password, SERVICE_ROLES, set_role_password};
 pub use seed::{BRANCHES, SeedReport, TableCount, seed};

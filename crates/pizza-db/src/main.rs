@@ -1,19 +1,26 @@
-//! `pizza-db`: the admin command line over the `pizza_db` library (migrate, seed,
-//! set-password, check-legacy).
+//! `pizza-db`: the admin command line over the `pizza_db` library (migrate, deploy, seed,
+//! check-legacy, purge).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::{Parser, Subcommand};
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 #[derive(Parser)]
 #[command(version, about = "Pizza shop database administration")]
 struct Cli {
-    /// Admin (superuser or schema owner) connection URL.
+    /// Admin (superuser or schema owner) connection URL. Prefer the environment variable:
+    /// other users can read a command line. TLS as libpq: sslmode (disable, prefer,
+    /// require, verify-ca, verify-full) and sslrootcert (a CA file, or `system`).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     url: String,
+    /// Keep retrying a database that cannot be reached yet (refused, unresolvable,
+    /// starting up) for this many seconds before giving up.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0)]
+    wait: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -23,12 +30,25 @@ enum Command {
     /// Apply pending migrations/*.sql files in order.
     Migrate {
         /// Folder holding the NNNN_name.sql files.
-        #[arg(long, default_value = "migrations")]
+        #[arg(long, env = "PIZZA_MIGRATIONS_DIR", default_value = "migrations")]
         dir: PathBuf,
         /// Only print what each pending migration would change (run in a transaction that
         /// is rolled back); nothing is changed.
         #[arg(long)]
         plan: bool,
+    },
+    /// What a deployment runs (the Kubernetes migration Job, `make up`): under one
+    /// advisory lock, apply pending migrations, then give pizza_login, pizza_menu and
+    /// pizza_order LOGIN, their password and their CONNECTION LIMIT.
+    ///
+    /// Read from the environment only, all required and checked before connecting:
+    /// LOGIN_DB_PASSWORD, MENU_DB_PASSWORD, ORDER_DB_PASSWORD (non-empty) and
+    /// LOGIN_DB_CONNECTION_LIMIT, MENU_DB_CONNECTION_LIMIT, ORDER_DB_CONNECTION_LIMIT
+    /// (positive integers).
+    Deploy {
+        /// Folder holding the NNNN_name.sql files (the image sets PIZZA_MIGRATIONS_DIR).
+        #[arg(long, env = "PIZZA_MIGRATIONS_DIR", default_value = "migrations")]
+        dir: PathBuf,
     },
     /// Upsert the menu (pizza types, pizzas) and the branches; idempotent.
     Seed {
@@ -36,14 +56,6 @@ enum Command {
         /// [default: <workspace>/data/pizza-sales, else ./data/pizza-sales].
         #[arg(long, env = "PIZZA_DATA_DIR")]
         data: Option<PathBuf>,
-    },
-    /// Let a service role (pizza_login, pizza_menu, pizza_order) log in with a password.
-    SetPassword {
-        /// The role to change.
-        role: String,
-        /// The new password; prefer the environment variable, argv is visible to other users.
-        #[arg(env = "PIZZA_ROLE_PASSWORD", hide_env_values = true)]
-        password: String,
     },
     /// Report, read-only, what an adopted Django database holds that the services treat
     /// specially (unverifiable passwords, orders without branch, unusable member ids...).
@@ -67,18 +79,30 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut client = Client::connect(&cli.url, NoTls).context("connecting to the database")?;
+    let wait = Duration::from_secs(cli.wait);
+    let connect = || {
+        pizza_db::connect(&cli.url, wait, || {
+            println!(
+                "connect: the database is not reachable yet; retrying for up to {} s",
+                cli.wait
+            );
+        })
+    };
     match cli.command {
-        Command::Migrate { dir, plan: false } => migrate(&mut client, &dir),
-        Command::Migrate { dir, plan: true } => plan(&mut client, &dir),
-        Command::Seed { data } => seed(&mut client, data),
-        Command::SetPassword { role, password } => {
-            pizza_db::set_role_password(&mut client, &role, &password)?;
-            println!("set-password: {role} can log in");
+        Command::Deploy { dir } => {
+            // Settings and files first: a bad one changes nothing, not even a connection.
+            let deployment = pizza_db::Deployment::from_env(&dir)?;
+            let report = deployment.run(&mut connect()?, || {
+                println!("deploy: waiting for the migration lock: another migrator is running");
+            })?;
+            print!("{}", report.lines());
             Ok(())
         }
+        Command::Migrate { dir, plan: false } => migrate(&mut connect()?, &dir),
+        Command::Migrate { dir, plan: true } => plan(&mut connect()?, &dir),
+        Command::Seed { data } => seed(&mut connect()?, data),
         Command::Purge => {
-            let report = pizza_db::purge(&mut client)?;
+            let report = pizza_db::purge(&mut connect()?)?;
             println!(
                 "purge: login_attempt {}, revoked_token {}, order_idempotency {}, outbox {}",
                 report.login_attempt, report.revoked_token, report.order_idempotency, report.outbox
@@ -86,7 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::CheckLegacy => {
-            println!("{}", pizza_db::check_legacy(&mut client)?);
+            println!("{}", pizza_db::check_legacy(&mut connect()?)?);
             Ok(())
         }
     }

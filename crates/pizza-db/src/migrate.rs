@@ -6,18 +6,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use postgres::{Client, GenericClient};
 
-/// Advisory-lock key held while migrating (the bytes of `"pizzamig"`). Anything else that
-/// applies the same files (the Kubernetes Job's psql loop) should take
-/// `pg_advisory_lock` / `pg_advisory_xact_lock` with this key too, so two migrators never race.
+/// Advisory-lock key (the bytes of `"pizzamig"`) held for the whole of every run that changes
+/// or inspects the schema: `migrate`, `migrate --plan` and `deploy` (the Kubernetes Job runs
+/// `pizza-db deploy`, so this is the only definition). Two migrators never race: the second
+/// waits until the first is done.
 pub const MIGRATION_LOCK_KEY: i64 = i64::from_be_bytes(*b"pizzamig");
 
-/// Same shape as the psql-based Job creates, so both tools see each other's work.
+/// The table recording which files were applied (version = file name without `.sql`).
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version text PRIMARY KEY,
     applied_at timestamptz NOT NULL DEFAULT now()
 )";
 
 /// One `NNNN_name.sql` file; its version is the file name without `.sql`.
+#[derive(Debug)]
 pub(crate) struct Migration {
     /// The file name without `.sql`, as `schema_migrations.version` records it.
     pub(crate) version: String,
@@ -31,16 +33,24 @@ pub(crate) struct Migration {
 /// [`MIGRATION_LOCK_KEY`] throughout. Returns the versions applied by this call.
 pub fn migrate(client: &mut Client, dir: &Path) -> anyhow::Result<Vec<String>> {
     let migrations = migration_files(dir)?;
-    with_migration_lock(client, |client| apply_pending(client, &migrations))
+    with_migration_lock(client, || {}, |client| apply_pending(client, &migrations))
 }
 
 /// Runs `work` holding the session advisory lock [`MIGRATION_LOCK_KEY`], so it never sees
 /// another migrator's half-applied state; the lock is released whether `work` fails or not.
+/// When another session holds the lock, calls `on_wait` once, then waits for it.
 pub(crate) fn with_migration_lock<T>(
     client: &mut Client,
+    on_wait: impl FnOnce(),
     work: impl FnOnce(&mut Client) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])?;
+    let locked: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])?
+        .get(0);
+    if !locked {
+        on_wait();
+        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])?;
+    }
     let result = work(client);
     let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]);
     let result = result?;
@@ -64,7 +74,12 @@ pub(crate) fn applied_versions(client: &mut impl GenericClient) -> anyhow::Resul
         .collect())
 }
 
-fn apply_pending(client: &mut Client, migrations: &[Migration]) -> anyhow::Result<Vec<String>> {
+/// Applies the `migrations` that `schema_migrations` does not list yet (creating the table if
+/// needed); the caller holds the migration lock. Returns the versions applied.
+pub(crate) fn apply_pending(
+    client: &mut Client,
+    migrations: &[Migration],
+) -> anyhow::Result<Vec<String>> {
     client.batch_execute(CREATE_TABLE)?;
     let done = applied_versions(client)?;
     let mut applied = Vec::new();

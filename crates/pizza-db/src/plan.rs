@@ -215,22 +215,26 @@ impl fmt::Display for MigrationPlan {
 /// may have been committed.
 pub fn plan_migrations(client: &mut Client, dir: &Path) -> anyhow::Result<Vec<MigrationPlan>> {
     let migrations = migration_files(dir)?;
-    with_migration_lock(client, |client| {
-        let done = applied_versions(client)?;
-        let pending: Vec<&Migration> = migrations
-            .iter()
-            .filter(|m| !done.contains(&m.version))
-            .collect();
-        if pending.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = client.transaction()?;
-        let plans = plan_in(&mut tx, &pending);
-        let rolled_back = tx.rollback();
-        let plans = plans?;
-        rolled_back?;
-        Ok(plans)
-    })
+    with_migration_lock(
+        client,
+        || {},
+        |client| {
+            let done = applied_versions(client)?;
+            let pending: Vec<&Migration> = migrations
+                .iter()
+                .filter(|m| !done.contains(&m.version))
+                .collect();
+            if pending.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut tx = client.transaction()?;
+            let plans = plan_in(&mut tx, &pending);
+            let rolled_back = tx.rollback();
+            let plans = plans?;
+            rolled_back?;
+            Ok(plans)
+        },
+    )
 }
 
 fn plan_in(tx: &mut Transaction, pending: &[&Migration]) -> anyhow::Result<Vec<MigrationPlan>> {

@@ -1,12 +1,12 @@
 //! Housekeeping: deleting rows that have served their purpose (expired throttle
 //! rows and revocations, idempotency keys past their retention, published
-//! outbox events). The SQL is the file the SpinKube CronJob runs, so both
-//! purge exactly the same.
+//! outbox events). The SpinKube CronJob runs `pizza-db purge` from the
+//! pizza-db image, so there is one purge, this one.
 
 use postgres::Client;
 
-/// The purge statement (`spinkube/base/housekeeping/purge.sql`).
-const PURGE_SQL: &str = include_str!("../../../spinkube/base/housekeeping/purge.sql");
+/// The purge statement.
+const PURGE_SQL: &str = include_str!("purge.sql");
 
 /// How many rows one purge deleted, per table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

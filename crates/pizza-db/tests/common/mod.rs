@@ -1,6 +1,12 @@
 //! What the database tests share: a throw-away cluster holding the database the Django
 //! services leave behind (testkit's fixture, shared with the e2e tests).
 
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test binary uses part of this module"
+)]
+
 use std::path::PathBuf;
 
 use postgres::{Client, NoTls};
@@ -52,6 +58,32 @@ impl Database {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).expect("UTF-8 output")
+    }
+}
+
+impl Database {
+    /// Makes every role but `postgres` log in with its password (SCRAM) over TCP, instead
+    /// of the test cluster's trust for everyone, and waits until the server applies it.
+    pub fn require_passwords(&self) {
+        let hba_file = self.psql("SHOW hba_file");
+        std::fs::write(
+            &hba_file,
+            "local all all trust\n\
+             host all postgres 127.0.0.1/32 trust\n\
+             host all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .expect("write pg_hba.conf");
+        self.psql("SELECT pg_reload_conf()");
+        let probe = self.pg.url("no_such_role", "wrong", "legacy");
+        for _ in 0..100 {
+            match Client::connect(&probe, NoTls) {
+                Err(e) if e.code() == Some(&postgres::error::SqlState::INVALID_PASSWORD) => {
+                    return;
+                }
+                _ => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
+        panic!("the server did not start asking for passwords");
     }
 }
 
