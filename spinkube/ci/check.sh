@@ -3,7 +3,8 @@
 # (its built-in kustomize renders the overlays); without it, one line says so and exit 1.
 # Self-installing: a venv in spinkube/.venv with the pins of ci/requirements.txt;
 # falls back to `pip install --target` (or apt-get python3-venv as root) where venv is missing.
-# The CloudNativePG schema package comes from npm (ci/cnpg/package-lock.json, .venv/node).
+# The schema packages of the CloudNativePG, Gateway API and KEDA kinds come from npm
+# (ci/models/package-lock.json, installed into .venv/node).
 # Prints one line per check and ends with "N passed, M failed"; exit 1 if any failed.
 # `check.sh --run SCRIPT.py ARGS...` runs a script with the same tools instead.
 set -euo pipefail
@@ -60,20 +61,22 @@ if [ "${1:-}" = "--run" ]; then
   shift
   exec "${RUN[@]}" "$@"
 fi
-# The CloudNativePG schemas (npm, pinned by ci/cnpg/package-lock.json) in $VENV/node.
-# Without node/npm, or offline, checks.py fails that one check and says why.
+# The custom resources' schema packages (npm, pinned by ci/models/package-lock.json) in
+# $VENV/node. Without node/npm, or offline, checks.py fails that one check and says why.
 NODE_DIR="$VENV/node"
-NODE_LOCK="$HERE/cnpg/package-lock.json"
+NODE_LOCK="$HERE/models/package-lock.json"
 node_want="$(sha256sum "$NODE_LOCK" | cut -d' ' -f1)"
 if [ "$(cat "$NODE_DIR/.lock.sha" 2>/dev/null)" != "$node_want" ] && command -v npm >/dev/null 2>&1; then
-  log "installing pinned CloudNativePG schemas into $NODE_DIR"
+  log "installing the pinned schema packages (ci/models) into $NODE_DIR"
   rm -rf "$NODE_DIR" && mkdir -p "$NODE_DIR"
-  cp "$HERE/cnpg/package.json" "$NODE_LOCK" "$NODE_DIR/"
+  cp "$HERE/models/package.json" "$NODE_LOCK" "$NODE_DIR/"
   if (cd "$NODE_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null 2>&1); then
     echo "$node_want" > "$NODE_DIR/.lock.sha"
   else
-    log "npm ci failed: the cnpg-schemas check will fail"
+    log "npm ci failed: the models check will fail"
   fi
 fi
 export SPINKUBE_NODE_MODULES="$NODE_DIR/node_modules"
+# The dev overlay reads generated, git-ignored credentials: create them as a deploy would.
+bash "$SPINKUBE/scripts/create-secrets.sh" dev >/dev/null
 exec "${RUN[@]}" "$HERE/checks.py"

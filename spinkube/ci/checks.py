@@ -2,8 +2,9 @@
 """Cluster-free checks of spinkube/ (run by spinkube/ci/check.sh).
 
 Every check is a function returning a list of problems (empty = pass) and runs on the
-output of all three overlays as `kubectl kustomize` (kustomize v5) renders them; without
-kubectl the run stops with one line saying so. The self-tests at the end feed each check a broken
+output of all three overlays as `kubectl kustomize` (kustomize v5) renders them (the
+rollout checks on spinkube/rollout/ rendered likewise, and on the kubectl steps
+docs/deploy.md gives for it); without kubectl the run stops with one line saying so. The self-tests at the end feed each check a broken
 input (a temp dir or a mutated copy of the rendered manifests) and pass only if the check
 reports it, so no check can silently stop checking.
 Prints one line per check and ends with `N passed, M failed`.
@@ -11,6 +12,7 @@ Prints one line per check and ends with `N passed, M failed`.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import shutil
@@ -29,13 +31,29 @@ sys.path.insert(0, os.path.join(SPINKUBE, "tools"))
 sys.path.insert(0, HERE)
 
 import crd_schemas  # noqa: E402
-import sync_migrations  # noqa: E402
 
 ENVS = ("dev", "stg", "prod")
-K8S_VERSION = "1.33.0"           # the oldest Kubernetes minor we support
+DOCS = os.path.join(ROOT, "docs", "deploy.md")
+K8S_MIN_FILE = os.path.join(HERE, "kubernetes-min-version")
+
+
+def read_k8s_min(path: str = K8S_MIN_FILE) -> str:
+    """The oldest supported Kubernetes minor (`1.31`), from ci/kubernetes-min-version."""
+    with open(path, encoding="utf-8") as fh:
+        lines = [line.strip() for line in fh if line.strip() and not line.lstrip().startswith("#")]
+    if len(lines) != 1 or not re.match(r"^1\.\d+$", lines[0]):
+        raise RuntimeError(f"{path}: expected one line like 1.31, got {lines}")
+    return lines[0]
+
+
+K8S_MIN = read_k8s_min()         # the oldest Kubernetes minor we support (one place)
+K8S_VERSION = f"{K8S_MIN}.0"     # kubernetes-validate's name for its schemas
 EXECUTOR = "containerd-shim-spin"
 RUNTIME_CLASS = "wasmtime-spin-v2"   # spin-operator's RuntimeClass for the Spin shim
-LIVENESS_PATH = "/.well-known/spin/health"
+# Spin's HTTP trigger answers this itself (crates/trigger-http/src/server.rs, WELL_KNOWN
+# "health"): no component, no database. Readiness and liveness both use it, so a database
+# blip neither takes pods out of their Services nor holds node drains on unready pods.
+SPIN_HEALTH_PATH = "/.well-known/spin/health"
 APP_PORT = 80                    # spin-operator's Service and container port
 POSTGRES_PORT = 5432
 DNS_PORT = 53
@@ -66,13 +84,19 @@ RESERVE_KEY = "db_connection_reserve"
 CNPG_GROUP = "postgresql.cnpg.io"
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 CNPG_OPERATOR = ("cnpg-system", "app.kubernetes.io/name", "cloudnative-pg")   # Helm defaults
-CNPG_SCHEMA_PACKAGE = "@kubernetes-models/cloudnative-pg@2.0.0"   # ci/cnpg/package.json
+MODELS_DIR = os.path.join(HERE, "models")    # the pinned npm schema packages and validate.mjs
 # PostgreSQL/PgBouncer defaults for settings an object leaves out.
 PG_DEFAULTS = {"max_connections": 100, "superuser_reserved_connections": 3}
 PGBOUNCER_DEFAULTS = {"max_client_conn": 100, "default_pool_size": 20, "reserve_pool_size": 0}
-# Who may talk to the app pods: (namespace, pod label key, value); keda only where used.
-INGRESS_CONTROLLER = ("ingress-nginx", "app.kubernetes.io/name", "ingress-nginx")
+# The KEDA HTTP add-on's interceptor (dev): its pods (namespace, label key, value), which
+# alone may talk to dev's app pods, and its proxy Service (namespace, name, port), where
+# dev's HTTPRoutes send everything (its Helm chart's defaults; docs/deploy.md section 2).
 KEDA_INTERCEPTOR = ("keda", "app.kubernetes.io/component", "interceptor")
+KEDA_INTERCEPTOR_SERVICE = ("keda", "keda-add-ons-http-interceptor-proxy", 8080)
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+# The paths the Django services' ingress routed: the rollout moves these, one at a time.
+DJANGO_PATHS = ("/api/login", "/api/menu", "/api/order")
+ROLLOUT_DIR = os.path.join(SPINKUBE, "rollout")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*-[0-9a-f]{7,40}$")          # {branch}-{shortsha}
 SEMVER_RE = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -262,7 +286,7 @@ def generated_base(name: str) -> str:
 def check_yaml_parses(directory: str = SPINKUBE) -> list[str]:
     errs = []
     for dirpath, dirnames, filenames in os.walk(directory):
-        dirnames[:] = [d for d in dirnames if d not in (".venv", "__pycache__", ".deploy")]
+        dirnames[:] = [d for d in dirnames if d not in (".venv", "__pycache__", ".deploy", "node_modules")]
         for f in filenames:
             if f.endswith((".yaml", ".yml")) or f == "Kustomization":
                 p = os.path.join(dirpath, f)
@@ -285,7 +309,7 @@ def check_renders(ctx: Ctx) -> list[str]:
 def _kustomization_dirs(directory: str) -> list[str]:
     out = []
     for dirpath, dirnames, filenames in os.walk(directory):
-        dirnames[:] = [d for d in dirnames if d not in (".venv", "__pycache__", ".deploy")]
+        dirnames[:] = [d for d in dirnames if d not in (".venv", "__pycache__", ".deploy", "node_modules")]
         if any(n in filenames for n in KUSTOMIZATION_NAMES):
             out.append(dirpath)
     return out
@@ -339,6 +363,9 @@ def check_overlay_refs(directory: str = SPINKUBE) -> list[str]:
                 need_file(p["path"], "patch")
         for c in kz.get("configurations", []) or []:
             need_file(c, "configuration")
+        for t in kz.get("transformers", []) or []:
+            if isinstance(t, str) and "\n" not in t:
+                need_file(t, "transformer")
         for key in ("configMapGenerator", "secretGenerator"):
             for g in kz.get(key, []) or []:
                 for f in g.get("files", []) or []:
@@ -351,35 +378,74 @@ def check_overlay_refs(directory: str = SPINKUBE) -> list[str]:
     return errs
 
 
-def check_core_schemas(ctx: Ctx) -> list[str]:
+def newest_k8s_version() -> str:
+    """The newest Kubernetes version kubernetes-validate carries schemas for."""
+    import importlib_resources     # a dependency of kubernetes-validate
+    names = [p.name for p in importlib_resources.files("kubernetes_validate").joinpath("kubernetes-json-schema").iterdir()]
+    versions = {m.group(1) for n in names for m in [re.match(r"^v(\d+\.\d+\.\d+)-local-strict$", n)] if m}
+    return max(versions, key=lambda v: tuple(map(int, v.split("."))))
+
+
+def minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def validate_core(objs: list[tuple[str, dict]]) -> list[str]:
+    """(label, object) pairs of core kinds against the Kubernetes schemas of the supported
+    minimum (K8S_MIN) and of the newest release kubernetes-validate has (strict: unknown
+    fields are errors): a field newer than the minimum, or an API a later release removed,
+    fails."""
     import kubernetes_validate  # installed by check.sh
     errs = []
-    for env in ENVS:
-        for o in ctx.objs(env):
-            api = o.get("apiVersion", "")
-            if api_group(o) not in core_groups():
-                continue
+    for version in dict.fromkeys((K8S_VERSION, newest_k8s_version())):
+        for label, o in objs:
             try:
-                kubernetes_validate.validate(o, K8S_VERSION, strict=True)
+                kubernetes_validate.validate(o, version, strict=True)
             except kubernetes_validate.ValidationError as exc:
                 path = "/".join(str(p) for p in exc.path)
-                errs.append(f"{env}: {o['kind']}/{o['metadata'].get('name')}: {path}: {exc.message}")
+                errs.append(f"{label}: Kubernetes {version}: {path}: {exc.message}")
             except kubernetes_validate.SchemaNotFoundError:
-                errs.append(f"{env}: no Kubernetes {K8S_VERSION} schema for {api} {o['kind']}")
+                errs.append(f"{label}: no Kubernetes {version} schema for {o.get('apiVersion')} {o.get('kind')}")
     return errs
 
 
+def check_core_schemas(ctx: Ctx) -> list[str]:
+    return validate_core([(f"{env}: {o['kind']}/{o['metadata'].get('name')}", o)
+                          for env in ENVS for o in ctx.objs(env) if api_group(o) in core_groups()])
+
+
+def model_packages() -> dict[str, str]:
+    """API group -> npm package that validates it, as ci/models/validate.mjs maps them (its
+    PACKAGES table is the one place that says which groups a maintained package covers)."""
+    with open(os.path.join(MODELS_DIR, "validate.mjs"), encoding="utf-8") as fh:
+        text = fh.read()
+    table = text[text.index("export const PACKAGES = {"):]
+    table = table[:table.index("};")]
+    return dict(re.findall(r'"([a-z0-9.-]+)":\s*"(@kubernetes-models/[a-z0-9-]+)"', table))
+
+
+def model_package_versions() -> str:
+    with open(os.path.join(MODELS_DIR, "package.json"), encoding="utf-8") as fh:
+        deps = json.load(fh)["dependencies"]
+    return ", ".join(f"{n}@{v}" for n, v in sorted(deps.items()))
+
+
 def check_crd_schemas(ctx: Ctx) -> list[str]:
+    """Custom resources that no maintained package covers (ci/models) against the schemas
+    in ci/crd_schemas.py: spin-operator's SpinApp and SpinAppExecutor, the KEDA HTTP
+    add-on's HTTPScaledObject, the Barman Cloud plugin's ObjectStore."""
     errs = []
+    packaged = model_packages()
     for env in ENVS:
         for o in ctx.objs(env):
             api = o.get("apiVersion", "")
-            if api_group(o) in core_groups():
+            if api_group(o) in core_groups() or api_group(o) in packaged:
                 continue
             schema = crd_schemas.SCHEMAS.get((api, o.get("kind")))
             name = f"{env}: {o.get('kind')}/{o.get('metadata', {}).get('name')}"
             if schema is None:
-                errs.append(f"{name}: no schema for {api} (add one to ci/crd_schemas.py)")
+                errs.append(f"{name}: no schema for {api}: no package in ci/models covers it, "
+                            "and ci/crd_schemas.py has none")
                 continue
             errs += [f"{name}: {e}" for e in crd_schemas.validate(o, schema)]
     return errs
@@ -436,7 +502,7 @@ def check_operator_webhooks(ctx: Ctx) -> list[str]:
 
 
 def check_spinapps(ctx: Ctx) -> list[str]:
-    """Executor, one image, probes, resources, invocation limits, labels."""
+    """Executor, one image, resources, invocation limits, labels, image tags."""
     errs = []
     for env in ENVS:
         apps = spinapps(ctx, env)
@@ -460,16 +526,6 @@ def check_spinapps(ctx: Ctx) -> list[str]:
             where = f"{env}: SpinApp/{n}"
             if s.get("executor") != EXECUTOR:
                 errs.append(f"{where}: executor must be {EXECUTOR}")
-            ready = (((s.get("checks") or {}).get("readiness") or {}).get("httpGet") or {}).get("path")
-            live = (((s.get("checks") or {}).get("liveness") or {}).get("httpGet") or {}).get("path")
-            if ready != f"/api/{n}/healthz":
-                errs.append(f"{where}: readiness path {ready!r}, expected /api/{n}/healthz")
-            else:
-                served_by = [c for r, c in ctx.spin.routes if r == ready]
-                if not served_by or served_by[0] not in (s.get("components") or []):
-                    errs.append(f"{where}: readiness route {ready} is served by {served_by}, which the SpinApp does not run")
-            if live != LIVENESS_PATH:
-                errs.append(f"{where}: liveness path {live!r}, expected {LIVENESS_PATH}")
             res = s.get("resources") or {}
             for part in ("requests", "limits"):
                 for r in ("cpu", "memory"):
@@ -487,6 +543,100 @@ def check_spinapps(ctx: Ctx) -> list[str]:
                 errs.append(f"{where}: prod image tag {tag!r} must be SemVer")
             elif not (TAG_RE.match(tag) or SEMVER_RE.match(tag)):
                 errs.append(f"{where}: image tag {tag!r} is neither {{branch}}-{{shortsha}} nor SemVer")
+    return errs
+
+
+def _probe_problem(ctx: Ctx, app: dict, path: str | None) -> str | None:
+    """Why a probe on `path` is not cheap for SpinApp `app`, or None: Spin's built-in health
+    path is; a route is only if the SpinApp runs its component and that component can reach
+    nothing (no allowed_outbound_hosts, no variables: a database check is not a probe)."""
+    if path == SPIN_HEALTH_PATH:
+        return None
+    served_by = [c for r, c in ctx.spin.routes if r is not None and _route_path(r) == path]
+    if not served_by or served_by[0] not in (app["spec"].get("components") or []):
+        return f"{path} is served by {served_by or 'no component'}, which the SpinApp does not run"
+    comp = ctx.spin.components.get(served_by[0], {})
+    if comp.get("allowed_outbound_hosts") or comp.get("variables"):
+        return (f"{path} ({served_by[0]}) reaches out ({', '.join(comp.get('allowed_outbound_hosts') or ['variables'])}): "
+                "a database blip would make every pod unready and hold node drains")
+    return None
+
+
+ARGO_WAVE = "argocd.argoproj.io/sync-wave"
+LOCAL_CONFIG = "config.kubernetes.io/local-config"
+
+
+def _wave(obj: dict) -> int:
+    return int(((obj.get("metadata") or {}).get("annotations") or {}).get(ARGO_WAVE, "0"))
+
+
+def check_argo_order(ctx: Ctx) -> list[str]:
+    """Argo CD applies in sync waves: every generated ConfigMap and Secret before the
+    migration Job, which is a Sync hook (a PreSync hook would run before the generated
+    Secrets it reads exist), and every SpinApp after the Job, so no pod starts on an old
+    schema."""
+    errs = []
+    for env in ENVS:
+        job = ctx.find(env, "Job", "pizza-migrate")
+        if not job:
+            continue
+        hook = (job["metadata"].get("annotations") or {}).get("argocd.argoproj.io/hook")
+        if hook != "Sync":
+            errs.append(f"{env}: Job/pizza-migrate is hook {hook!r}, not Sync")
+        jw = _wave(job)
+        for kind in ("ConfigMap", "Secret"):
+            for o in ctx.objs(env, kind):
+                generated = re.search(r"-[a-z0-9]{10}$", o["metadata"]["name"])
+                if generated and _wave(o) >= jw:
+                    errs.append(f"{env}: {kind}/{o['metadata']['name']} is in wave {_wave(o)}, not before the Job's {jw}")
+        for a in spinapps(ctx, env):
+            if _wave(a) <= jw:
+                errs.append(f"{env}: SpinApp/{a['metadata']['name']} is in wave {_wave(a)}, not after the Job's {jw}")
+    return errs
+
+
+def check_no_committed_credentials(root: str = ROOT) -> list[str]:
+    """No credential lives in git: no secretGenerator has literals, and every file a
+    secretGenerator reads is git-ignored (dev's are generated by create-secrets.sh dev)."""
+    errs = []
+    for kdir in _kustomization_dirs(os.path.join(root, "spinkube")):
+        with open(find_kustomization(kdir), encoding="utf-8") as fh:
+            k = yaml.safe_load(fh) or {}
+        for gen in k.get("secretGenerator") or []:
+            where = f"{os.path.relpath(kdir, root)}: secretGenerator {gen.get('name')}"
+            if gen.get("literals"):
+                errs.append(f"{where}: literals are committed credentials")
+            for f in (gen.get("envs") or []) + (gen.get("files") or []):
+                path = os.path.join(kdir, str(f).split("=")[-1])
+                ignored = subprocess.run(["git", "-C", root, "check-ignore", "-q", path]).returncode == 0
+                if not ignored:
+                    errs.append(f"{where}: {f} is not git-ignored")
+    return errs
+
+
+def check_probes(ctx: Ctx) -> list[str]:
+    """Readiness and liveness are cheap: Spin's /.well-known/spin/health (or a route whose
+    component reaches nothing), never a database check, so a short database outage leaves
+    every pod Ready (the app answers 503 with Retry-After meanwhile) and node drains are not
+    held. The per-service database check stays deployed for monitoring: each SpinApp runs
+    the component behind GET /api/<service>/healthz."""
+    errs = []
+    for env in ENVS:
+        for a in spinapps(ctx, env):
+            n, checks = a["metadata"]["name"], a["spec"].get("checks") or {}
+            where = f"{env}: SpinApp/{n}"
+            for kind in ("readiness", "liveness"):
+                path = ((checks.get(kind) or {}).get("httpGet") or {}).get("path")
+                if not path:
+                    errs.append(f"{where}: no {kind} probe (httpGet path)")
+                    continue
+                prob = _probe_problem(ctx, a, path)
+                if prob:
+                    errs.append(f"{where}: {kind}: {prob}")
+            monitor = f"/api/{n}/healthz"
+            served_by = [c for r, c in ctx.spin.routes if r == monitor]
+            if not served_by or served_by[0] not in (a["spec"].get("components") or []):
+                errs.append(f"{where}: the database check {monitor} (for monitoring) is not served by this SpinApp")
     return errs
 
 
@@ -568,78 +718,194 @@ def _route_path(route: str) -> str:
     return route[:-4] + "/probe" if route.endswith("/...") else route
 
 
-def _ingress_match(path: str, rule_path: str, path_type: str) -> bool:
-    if path_type == "Exact":
-        return path == rule_path
-    p = rule_path.rstrip("/")
-    return p == "" or path == p or path.startswith(p + "/")
+def _path_match(path: str, ptype: str, value: str) -> bool:
+    """Gateway API path matching: Exact, or PathPrefix by whole path elements (a trailing
+    `/` ignored: /api/login matches /api/login and /api/login/x, never /api/loginx)."""
+    if ptype == "Exact":
+        return path == value
+    if ptype == "PathPrefix":
+        p = value.rstrip("/")
+        return p == "" or path == p or path.startswith(p + "/")
+    return False
 
 
-def _ingress_routes(ctx: Ctx, env: str) -> list[tuple[str, str, str, str]]:
-    """(host, path, pathType, SpinApp or problem) for each Ingress path, with the KEDA
-    interceptor resolved through the HTTPScaledObjects."""
-    out = []
+@dataclass
+class RouteRule:
+    """One path match of one HTTPRoute rule, with the rule's backends resolved: each
+    (SpinApp it reaches, or "?problem"; weight)."""
+    route: str
+    namespace: str
+    hosts: list
+    type: str
+    value: str
+    backends: list
+    extra: list                      # header/query/method matches (not reasoned about)
+
+
+def grant_allows(objs: list[dict], from_ns: str, to_ns: str, service: str) -> bool:
+    """Whether a ReferenceGrant in `to_ns` lets HTTPRoutes of `from_ns` name Service `service`."""
+    for g in objs:
+        if g.get("kind") != "ReferenceGrant" or namespace_of(g) != to_ns or api_group(g) != GATEWAY_GROUP:
+            continue
+        spec = g.get("spec") or {}
+        frm = any(f.get("group") == GATEWAY_GROUP and f.get("kind") == "HTTPRoute" and f.get("namespace") == from_ns
+                  for f in spec.get("from") or [])
+        to = any(t.get("group", "") == "" and t.get("kind") == "Service" and t.get("name") in (None, service)
+                 for t in spec.get("to") or [])
+        if frm and to:
+            return True
+    return False
+
+
+def _is_interceptor(ref: dict, route_ns: str) -> bool:
+    return (ref.get("namespace") or route_ns, ref.get("name"), ref.get("port")) == KEDA_INTERCEPTOR_SERVICE
+
+
+def _resolve_backend(ctx: Ctx, env: str, route_ns: str, hosts: list, value: str, ref: dict) -> str:
+    """The SpinApp a backendRef reaches (through the KEDA interceptor: the HTTPScaledObject
+    matching the route's hosts and the path), or "?problem"."""
+    if ref.get("kind", "Service") != "Service" or ref.get("group", "") not in ("", "core"):
+        return f"?backend {ref.get('group', '')}/{ref.get('kind')} is not a Service"
+    ns, name, port = ref.get("namespace") or route_ns, ref.get("name"), ref.get("port")
     apps = {a["metadata"]["name"] for a in spinapps(ctx, env)}
-    for ing in ctx.objs(env, "Ingress"):
-        for rule in ing["spec"].get("rules", []):
-            host = rule.get("host", "")
-            for p in (rule.get("http") or {}).get("paths", []):
-                svc_name = p["backend"]["service"]["name"]
-                port = p["backend"]["service"]["port"].get("number")
-                svc = ctx.find(env, "Service", svc_name)
-                target = f"?unknown backend {svc_name}"
-                if svc and svc["spec"].get("type") == "ExternalName" and "interceptor" in svc["spec"].get("externalName", ""):
-                    hits = [h for h in ctx.objs(env, "HTTPScaledObject")
-                            if host in (h["spec"].get("hosts") or [])
-                            and any(_ingress_match(p["path"], pp, "Prefix") for pp in h["spec"].get("pathPrefixes") or ["/"])]
-                    if len(hits) == 1:
-                        ref = hits[0]["spec"]["scaleTargetRef"]
-                        target = ref.get("service") if ref.get("port") == APP_PORT else f"?HTTPScaledObject port {ref.get('port')}"
-                    else:
-                        target = f"?{len(hits)} HTTPScaledObjects match {host}{p['path']}"
-                elif svc_name in apps:
-                    target = svc_name if port == APP_PORT else f"?port {port} (SpinApp Services listen on {APP_PORT})"
-                out.append((host, p["path"], p.get("pathType", "Prefix"), target))
+    if _is_interceptor(ref, route_ns):
+        if not grant_allows(ctx.objs(env), route_ns, ns, name):
+            return f"?no ReferenceGrant in {ns} lets HTTPRoutes of {route_ns} use Service {name}"
+        targets = set()
+        for host in hosts or ["(any host)"]:
+            hits = [h for h in ctx.objs(env, "HTTPScaledObject")
+                    if host in (h["spec"].get("hosts") or []) and any(value.startswith(pp) for pp in h["spec"].get("pathPrefixes") or ["/"])]
+            if len(hits) != 1:
+                return f"?{len(hits)} HTTPScaledObjects match {host}{value} at the interceptor"
+            sref = hits[0]["spec"]["scaleTargetRef"]
+            if sref.get("service") not in apps or sref.get("port") != APP_PORT:
+                return f"?HTTPScaledObject/{hits[0]['metadata']['name']} forwards to {sref.get('service')}:{sref.get('port')}, not a SpinApp Service on {APP_PORT}"
+            targets.add(sref["service"])
+        return targets.pop()
+    if ns != route_ns:
+        return f"?Service {ns}/{name}: only the KEDA interceptor is expected in another namespace"
+    if name in apps:
+        return name if port == APP_PORT else f"?{name} port {port} (SpinApp Services listen on {APP_PORT})"
+    return f"?Service {name} is no SpinApp's"
+
+
+def gateway_rules(ctx: Ctx, env: str) -> list[RouteRule]:
+    out = []
+    for r in ctx.objs(env, "HTTPRoute"):
+        ns, spec = namespace_of(r), r.get("spec") or {}
+        hosts = spec.get("hostnames") or []
+        for rule in spec.get("rules") or []:
+            for m in rule.get("matches") or [{}]:
+                path = m.get("path") or {}
+                ptype, value = path.get("type", "PathPrefix"), path.get("value", "/")
+                backends = [(_resolve_backend(ctx, env, ns, hosts, value, ref), ref.get("weight", 1))
+                            for ref in rule.get("backendRefs") or []]
+                out.append(RouteRule(r["metadata"]["name"], ns, hosts, ptype, value, backends,
+                                     [k for k in ("headers", "queryParams", "method") if m.get(k)]))
     return out
 
 
+def best_rule(table: list[RouteRule], path: str) -> RouteRule | None:
+    """The rule Gateway API picks for `path`: an Exact match, else the longest PathPrefix."""
+    exact = [t for t in table if t.type == "Exact" and t.value == path]
+    if exact:
+        return exact[0]
+    prefixes = [t for t in table if t.type == "PathPrefix" and _path_match(path, t.type, t.value)]
+    return max(prefixes, key=lambda t: len(t.value.rstrip("/")), default=None)
+
+
+def via_interceptor(ctx: Ctx, env: str) -> bool:
+    return any(_is_interceptor(ref, namespace_of(r)) for r in ctx.objs(env, "HTTPRoute")
+               for rule in r["spec"].get("rules") or [] for ref in rule.get("backendRefs") or [])
+
+
 def check_routes(ctx: Ctx) -> list[str]:
-    """Public routes of deployed components are reachable through the Ingress at the
-    SpinApp that runs them; private components and undeployed ones are not."""
+    """Gateway API routing, on the rendered HTTPRoutes of every overlay:
+    - every HTTPRoute is attached to a Gateway listener (parentRefs with namespace and
+      sectionName) for named hosts, the same for all routes of an overlay;
+    - every public route of a deployed component reaches, by Gateway API's precedence, the
+      SpinApp that runs that component, at every backend with a weight (dev: through the
+      KEDA interceptor, resolved by the HTTPScaledObject of the host and path, with a
+      ReferenceGrant for the cross-namespace backend); private and undeployed components
+      are not reachable; no rule leads somewhere that serves nothing under it;
+    - dev's HTTPScaledObjects answer for exactly the routes' hosts;
+    - trusted_proxy_hops counts at least the proxies in front of the app (the Gateway, plus
+      the interceptor where it sits in the path; a load balancer in front adds one)."""
     errs = []
     for env in ENVS:
-        table = _ingress_routes(ctx, env)
-        if not table:
-            errs.append(f"{env}: no Ingress paths")
+        routes = ctx.objs(env, "HTTPRoute")
+        if not routes:
+            errs.append(f"{env}: no HTTPRoutes")
             continue
-        for host, path, ptype, target in table:
-            if target.startswith("?"):
-                errs.append(f"{env}: Ingress {host}{path}: {target[1:]}")
+        attach = set()
+        for r in routes:
+            where, spec = f"{env}: HTTPRoute/{r['metadata']['name']}", r.get("spec") or {}
+            parents = spec.get("parentRefs") or []
+            if not parents:
+                errs.append(f"{where}: no parentRefs: attached to no Gateway (the overlay's gateway-patch.yaml sets them)")
+            for pr in parents:
+                if pr.get("group", GATEWAY_GROUP) != GATEWAY_GROUP or pr.get("kind", "Gateway") != "Gateway":
+                    errs.append(f"{where}: parentRef {pr} is not a Gateway")
+                elif not pr.get("name") or not pr.get("namespace") or not pr.get("sectionName"):
+                    errs.append(f"{where}: parentRef {pr} must name the Gateway, its namespace and the listener (sectionName)")
+            if not spec.get("hostnames"):
+                errs.append(f"{where}: no hostnames: it would answer for every host of the listener")
+            attach.add(json.dumps([parents, sorted(spec.get("hostnames") or [])], sort_keys=True))
+        if len(attach) > 1:
+            errs.append(f"{env}: the HTTPRoutes differ in parentRefs or hostnames; one host on one listener serves the API")
+        table = gateway_rules(ctx, env)
+        seen: dict = {}
+        for t in table:
+            where = f"{env}: HTTPRoute/{t.route} {t.type} {t.value}"
+            if t.type not in ("Exact", "PathPrefix"):
+                errs.append(f"{where}: only Exact and PathPrefix matches are checked")
+            if t.extra:
+                errs.append(f"{where}: {'/'.join(t.extra)} matches route only some requests; the check cannot follow them")
+            for target, _ in t.backends:
+                if target.startswith("?"):
+                    errs.append(f"{where}: {target[1:]}")
+            if not t.backends or not any(w > 0 for _, w in t.backends):
+                errs.append(f"{where}: no backend with a weight (the Gateway answers 500)")
+            if (t.type, t.value) in seen and seen[(t.type, t.value)] != t.route:
+                errs.append(f"{where}: also matched by HTTPRoute/{seen[(t.type, t.value)]} (the older route would win)")
+            seen.setdefault((t.type, t.value), t.route)
         runs = {c: a["metadata"]["name"] for a in spinapps(ctx, env) for c in a["spec"].get("components") or []}
         for route, comp in ctx.spin.routes:
-            if route is None:
+            if route is None or comp in NOT_DEPLOYED:
                 continue
-            path = _route_path(route)
-            matches = [t for t in table if _ingress_match(path, t[1], t[2])]
-            best = max(matches, key=lambda t: len(t[1]), default=None)
-            if comp in NOT_DEPLOYED:
-                continue
+            best = best_rule(table, _route_path(route))
             if ctx.spin.is_private(comp):
                 if best:
-                    errs.append(f"{env}: private component {comp} is reachable through the Ingress at {route}")
+                    errs.append(f"{env}: private component {comp} is reachable through HTTPRoute/{best.route} at {route}")
                 continue
+            targets = {tg for tg, w in (best.backends if best else []) if w > 0}
+            if any(tg.startswith("?") for tg in targets):
+                continue                 # reported with its rule above
             if best is None:
-                errs.append(f"{env}: public route {route} ({comp}) is not routed by the Ingress")
-            elif best[3] != runs.get(comp):
-                errs.append(f"{env}: {route} ({comp}) goes to {best[3]!r}, but {comp} runs in {runs.get(comp)!r}")
-        # every Ingress path leads somewhere that serves something under it
-        for host, ipath, ptype, target in table:
-            if target.startswith("?"):
-                continue
-            app = next((a for a in spinapps(ctx, env) if a["metadata"]["name"] == target), None)
-            served = [r for c in (app["spec"].get("components") or []) for r in ctx.spin.public_routes(c)] if app else []
-            if not any(_ingress_match(_route_path(r), ipath, ptype) for r in served):
-                errs.append(f"{env}: Ingress path {ipath} leads to {target}, which serves no route under it")
+                errs.append(f"{env}: public route {route} ({comp}) is not routed by any HTTPRoute")
+            elif targets != {runs.get(comp)}:
+                errs.append(f"{env}: {route} ({comp}) goes to {sorted(targets)} (HTTPRoute/{best.route}), "
+                            f"but {comp} runs in {runs.get(comp)!r}")
+        for t in table:
+            for target, w in t.backends:
+                app = ctx.find(env, "SpinApp", target) if w > 0 and not target.startswith("?") else None
+                served = [r for c in (app["spec"].get("components") or []) for r in ctx.spin.public_routes(c)] if app else []
+                if app and not any(_path_match(_route_path(r), t.type, t.value) for r in served):
+                    errs.append(f"{env}: HTTPRoute/{t.route} {t.value} leads to {target}, which serves no route under it")
+        hosts = sorted({h for r in routes for h in r["spec"].get("hostnames") or []})
+        through_keda = via_interceptor(ctx, env)
+        if through_keda:
+            for h in ctx.objs(env, "HTTPScaledObject"):
+                if sorted(h["spec"].get("hosts") or []) != hosts:
+                    errs.append(f"{env}: HTTPScaledObject/{h['metadata']['name']} hosts {h['spec'].get('hosts')} "
+                                f"!= the HTTPRoutes' hostnames {hosts} (the interceptor routes by Host)")
+        want = 2 if through_keda else 1
+        for a in spinapps(ctx, env):
+            hops = app_variable(ctx, env, a["metadata"]["name"], "trusted_proxy_hops")
+            if hops is not None and (_int(hops) or 0) < want:
+                errs.append(f"{env}: SpinApp/{a['metadata']['name']}: trusted_proxy_hops {hops}, but at least {want} proxies "
+                            "append to X-Forwarded-For before the app (the Gateway" + (", the KEDA interceptor)" if through_keda else ")")
+                            + ": every client would share the address of the nearest one")
     return errs
 
 
@@ -725,8 +991,21 @@ def _peer_ok(peer: dict, allowed: list[tuple]) -> bool:
     return False
 
 
+def _gateway_peer(peer: dict, own_ns: str) -> bool:
+    """A peer that names the Gateway's data-plane pods: one other namespace by name and pods
+    by specific labels (what overlays/<env>/gateway-pods-patch.yaml sets)."""
+    ns, pod = peer.get("namespaceSelector") or {}, peer.get("podSelector") or {}
+    return (set(peer) == {"namespaceSelector", "podSelector"} and set(ns) == {"matchLabels"}
+            and set(ns["matchLabels"]) == {"kubernetes.io/metadata.name"}
+            and ns["matchLabels"]["kubernetes.io/metadata.name"] != own_ns
+            and set(pod) == {"matchLabels"} and bool(pod["matchLabels"]))
+
+
 def check_networkpolicies(ctx: Ctx) -> list[str]:
-    """App pods: in only from the ingress controller (+ KEDA interceptor in dev) on 80.
+    """App pods: in only on 80, and only from the pods in front of them: the Gateway's
+    data-plane pods (a namespace and pod labels set per overlay) where the HTTPRoutes lead
+    to the SpinApps' Services, the KEDA interceptor alone where they lead to it (dev); and
+    that front door does reach every SpinApp.
     App, migration and housekeeping pods: out only to DNS (53) and PostgreSQL (5432) -
     for the app the poolers where the overlay has any (else the server), for the admin
     pods the server itself (never a transaction pooler)."""
@@ -736,7 +1015,9 @@ def check_networkpolicies(ctx: Ctx) -> list[str]:
         if not any(np["spec"].get("podSelector") == {} and set(np["spec"].get("policyTypes") or []) == {"Ingress", "Egress"}
                    and not np["spec"].get("ingress") and not np["spec"].get("egress") for np in nps):
             errs.append(f"{env}: no default-deny NetworkPolicy (podSelector {{}}, Ingress+Egress)")
-        allowed_in = [INGRESS_CONTROLLER] + ([KEDA_INTERCEPTOR] if ctx.objs(env, "HTTPScaledObject") else [])
+        ns = f"pizza-{env}"
+        through_keda = via_interceptor(ctx, env)
+        front: list = []                  # (namespace, pod labels) allowed in
         servers = db_server_pods(ctx, env)
         poolers = [pooler_pod_labels(p) for p in cnpg_objs(ctx, env, "Pooler")]
         for what, labels, kind in pod_groups(ctx, env):
@@ -750,8 +1031,22 @@ def check_networkpolicies(ctx: Ctx) -> list[str]:
                     if kind != "app":
                         errs.append(f"{name}: {kind} pods must accept no traffic")
                     peers = rule.get("from") or []
-                    if not peers or not all(_peer_ok(p, allowed_in) for p in peers):
-                        errs.append(f"{name}: ingress from {peers or 'anywhere'} is not the ingress controller/interceptor")
+                    if not peers:
+                        errs.append(f"{name}: ingress from anywhere")
+                    for p in peers:
+                        if _peer_ok(p, [KEDA_INTERCEPTOR]):
+                            if not through_keda:
+                                errs.append(f"{name}: admits the KEDA interceptor, which no HTTPRoute here sends to")
+                            front.append((KEDA_INTERCEPTOR[0], {KEDA_INTERCEPTOR[1]: KEDA_INTERCEPTOR[2]}))
+                        elif _gateway_peer(p, ns):
+                            if through_keda:
+                                errs.append(f"{name}: admits {p}, but here the HTTPRoutes send everything to the KEDA "
+                                            "interceptor: only it talks to the app pods")
+                            front.append((p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+                                          p["podSelector"]["matchLabels"]))
+                        else:
+                            errs.append(f"{name}: ingress from {p} is neither the Gateway's pods (one other namespace "
+                                        "by name, pods by labels) nor the KEDA interceptor")
                     ports = rule.get("ports") or []
                     if not ports or any(p.get("port") != APP_PORT for p in ports):
                         errs.append(f"{name}: ingress ports must be exactly {APP_PORT}")
@@ -784,6 +1079,14 @@ def check_networkpolicies(ctx: Ctx) -> list[str]:
                     egress_ports |= ports
             if egress_ports != {DNS_PORT, POSTGRES_PORT}:
                 errs.append(f"{env}: {what} pods may reach ports {sorted(egress_ports)}; they need exactly DNS and PostgreSQL")
+        if not front:
+            errs.append(f"{env}: no NetworkPolicy admits the " + ("KEDA interceptor" if through_keda else "Gateway's pods")
+                        + " to the app pods: nothing reaches the SpinApps")
+        front = list({json.dumps(f, sort_keys=True): f for f in front}.values())
+        for a in spinapps(ctx, env):
+            for peer_ns, peer in front:
+                if not reachable(ctx, env, peer, a["spec"].get("podLabels") or {}, APP_PORT, src_ns=peer_ns):
+                    errs.append(f"{env}: {peer_ns} pods {peer} cannot reach SpinApp/{a['metadata']['name']} on {APP_PORT}")
     return errs
 
 
@@ -864,42 +1167,46 @@ def check_db_paths(ctx: Ctx) -> list[str]:
     return errs
 
 
+def _image(ref: str) -> tuple[str, str]:
+    """registry/path/name:tag -> (repository, tag); no tag -> ""."""
+    repo, _, tag = str(ref).rpartition(":")
+    return (repo, tag) if repo and "/" not in tag else (str(ref), "")
+
+
+def _argv(container: dict) -> list[str]:
+    return [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+
+
 def check_migrations(ctx: Ctx, root: str = ROOT) -> list[str]:
-    errs = list(sync_migrations.problems(root))
-    names = sorted(n for n in os.listdir(os.path.join(root, "migrations")) if n.endswith(".sql"))
-    script = open(os.path.join(root, "spinkube", "base", "migrate", "migrate.sh"), encoding="utf-8").read()
-    for needle in ("schema_migrations", "ON_ERROR_STOP", "BEGIN;", "COMMIT;", "ALTER ROLE pizza_$svc WITH LOGIN PASSWORD",
-                   "ALTER ROLE pizza_$svc CONNECTION LIMIT :limit"):
-        if needle not in script:
-            errs.append(f"migrate.sh lacks {needle!r}")
-    if shutil.which("sh"):
-        r = subprocess.run(["sh", "-n", os.path.join(root, "spinkube", "base", "migrate", "migrate.sh")],
-                           capture_output=True, text=True)
-        if r.returncode:
-            errs.append(f"migrate.sh: {r.stderr.strip()}")
+    """The migration Job runs the project's one migrator, `pizza-db deploy`, from the pizza-db
+    image of the same build (tag) as the SpinApps (the image carries the migrations), as the
+    schema owner (pizza-db-admin's url), with each service role's password from its Secret
+    and its connection limit from pizza-config; housekeeping runs `pizza-db purge` from the
+    same image."""
+    errs = []
     for env in ENVS:
         job = ctx.find(env, "Job", "pizza-migrate")
         if not job:
             errs.append(f"{env}: no Job pizza-migrate")
             continue
-        pod = job["spec"]["template"]["spec"]
-        c = pod["containers"][0]
-        if not str(c.get("image", "")).startswith("postgres:"):
-            errs.append(f"{env}: migration Job must use the official postgres image")
-        vols = {v["name"]: v for v in pod.get("volumes", [])}
-        cm_name = (vols.get("migrations", {}).get("configMap") or {}).get("name", "")
-        cm = ctx.find(env, "ConfigMap", cm_name)
-        if not cm or generated_base(cm_name) != "pizza-migrations":
-            errs.append(f"{env}: Job does not mount the pizza-migrations ConfigMap")
-        elif cm_name == "pizza-migrations":
-            errs.append(f"{env}: pizza-migrations has no content hash in its name (a new migration would not change the Job)")
-        elif sorted(cm.get("data", {})) != names:
-            errs.append(f"{env}: pizza-migrations holds {sorted(cm.get('data', {}))}, migrations/ has {names}")
-        else:
-            for n in names:
-                with open(os.path.join(root, "migrations", n), encoding="utf-8") as fh:
-                    if cm["data"][n] != fh.read():
-                        errs.append(f"{env}: pizza-migrations[{n}] differs from migrations/{n}")
+        c = job["spec"]["template"]["spec"]["containers"][0]
+        repo, tag = _image(c.get("image", ""))
+        app_tags = sorted({_image(a["spec"].get("image", ""))[1] for a in spinapps(ctx, env)})
+        if repo.rsplit("/", 1)[-1] != "pizza-db":
+            errs.append(f"{env}: the migration Job runs {c.get('image')!r}, not the pizza-db image")
+        elif [tag] != app_tags:
+            errs.append(f"{env}: the migration Job's pizza-db tag {tag!r} is not the SpinApps' {app_tags}: the "
+                        "migrations it applies must be the app's (the overlay's `images:` entry pizza-db)")
+        argv = _argv(c)
+        if not argv or not argv[0].endswith("pizza-db") or "deploy" not in argv[1:]:
+            errs.append(f"{env}: the migration Job must run `pizza-db deploy`, runs {argv}")
+        envs = {e["name"]: e for e in c.get("env", [])}
+        wants = [("DATABASE_URL", "pizza-db-admin", "url")] + [
+            (f"{svc.upper()}_DB_PASSWORD", f"pizza-{svc}-db", "password") for svc in SERVICES]
+        for var, secret, key in wants:
+            ref = ((envs.get(var) or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+            if generated_base(ref.get("name", "")) != secret or ref.get("key") != key:
+                errs.append(f"{env}: Job env {var} must come from Secret {secret} key {key}")
         for e in c.get("env", []):
             ref = (e.get("valueFrom") or {}).get("secretKeyRef")
             if ref:
@@ -907,7 +1214,6 @@ def check_migrations(ctx: Ctx, root: str = ROOT) -> list[str]:
                 if prob:
                     errs.append(f"{env}: Job env {e['name']}: {prob}")
         # Each role's connection limit comes from the overlay's budget in pizza-config.
-        envs = {e["name"]: e for e in c.get("env", [])}
         for svc in SERVICES:
             ref = ((envs.get(f"{svc.upper()}_DB_CONNECTION_LIMIT") or {}).get("valueFrom") or {}).get("configMapKeyRef") or {}
             cm = ctx.find(env, "ConfigMap", ref.get("name", ""))
@@ -915,6 +1221,11 @@ def check_migrations(ctx: Ctx, root: str = ROOT) -> list[str]:
                 errs.append(f"{env}: Job env {svc.upper()}_DB_CONNECTION_LIMIT must come from pizza-config key {LIMIT_KEY.format(svc)}")
         if "pizza.shop/rollout" in job["metadata"].get("labels", {}):
             errs.append(f"{env}: the Job must not carry pizza.shop/rollout (it runs before the SpinApps)")
+        for cj in ctx.objs(env, "CronJob"):
+            hc = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+            if hc.get("image") != c.get("image") or "purge" not in _argv(hc)[1:]:
+                errs.append(f"{env}: CronJob/{cj['metadata']['name']} must run `pizza-db purge` from the Job's image "
+                            f"{c.get('image')!r}, runs {_argv(hc)} from {hc.get('image')!r}")
     return errs
 
 
@@ -950,7 +1261,7 @@ def _int(value) -> int | None:
 
 def check_database(ctx: Ctx, root: str = ROOT) -> list[str]:
     """stg/prod run the CloudNativePG tier of docs/deploy.md: a Cluster of three in UTC, on
-    the PostgreSQL major of the Jobs' psql, bootstrapped with the owner Secret, archiving
+    a pinned PostgreSQL major, bootstrapped with the owner Secret, archiving
     WAL through the Barman Cloud plugin with a nightly plugin backup; transaction-mode
     Poolers (two or more PgBouncers, tracking prepared statements); and the SpinApps'
     db_host on a Pooler's Service (writers on an rw one)."""
@@ -962,9 +1273,6 @@ def check_database(ctx: Ctx, root: str = ROOT) -> list[str]:
         poolers = cnpg_objs(ctx, env, "Pooler")
         if env != "dev" and not clusters:
             errs.append(f"{env}: no CloudNativePG Cluster")
-        job = ctx.find(env, "Job", "pizza-migrate") or {}
-        images = [c.get("image", "") for c in job.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])]
-        psql = next((m.group(1) for i in images for m in [re.match(r"^postgres:(\d+)", i)] if m), None)
         stores = {o["metadata"]["name"]: o for o in ctx.objs(env, "ObjectStore")}
         for c in clusters:
             n, sp = c["metadata"]["name"], c["spec"]
@@ -974,8 +1282,8 @@ def check_database(ctx: Ctx, root: str = ROOT) -> list[str]:
             if ((sp.get("postgresql") or {}).get("parameters") or {}).get("timezone") != "Etc/UTC":
                 errs.append(f"{where}: timezone must be Etc/UTC (as make up runs)")
             m = re.search(r":(\d+)[.-]", sp.get("imageName", "") + "-")
-            if not m or m.group(1) != psql:
-                errs.append(f"{where}: PostgreSQL {m and m.group(1)} in imageName, but the Jobs run psql {psql}")
+            if not m:
+                errs.append(f"{where}: imageName {sp.get('imageName')!r} pins no PostgreSQL major")
             init = (sp.get("bootstrap") or {}).get("initdb") or {}
             secret = (init.get("secret") or {}).get("name")
             if init.get("database") != "pizza" or not {"username", "password"} <= EXTERNAL_SECRETS.get(secret, set()):
@@ -1157,60 +1465,270 @@ def check_db_budget(ctx: Ctx, notes: list | None = None) -> list[str]:
     return errs
 
 
-def check_cnpg_package(ctx: Ctx) -> list[str]:
-    """CloudNativePG objects validate against the pinned @kubernetes-models/cloudnative-pg."""
-    import json
+def validate_models(items: list[tuple[str, dict]]) -> list[str]:
+    """(label, object) pairs against the pinned @kubernetes-models packages (ci/models/
+    validate.mjs, run with the Node.js that check.sh found; packages in .venv/node)."""
     modules = os.environ.get("SPINKUBE_NODE_MODULES") or os.path.join(SPINKUBE, ".venv", "node", "node_modules")
     if not shutil.which("node"):
-        return [f"node not found: {CNPG_SCHEMA_PACKAGE} needs Node.js (and npm for check.sh to install it)"]
-    if not os.path.isdir(os.path.join(modules, "@kubernetes-models", "cloudnative-pg")):
-        return [f"{CNPG_SCHEMA_PACKAGE} is not installed in {modules}: check.sh installs it with npm ci (npm missing or offline?)"]
-    items = [{"id": f"{env}: {o['kind']}/{o['metadata']['name']}", "obj": o}
-             for env in ENVS for o in ctx.objs(env) if o.get("apiVersion", "").startswith(CNPG_GROUP + "/")]
-    if not items:
-        return ["no CloudNativePG objects rendered"]
-    r = subprocess.run(["node", os.path.join(HERE, "cnpg", "validate.mjs"), modules], input=json.dumps(items),
+        return [f"node not found: {model_package_versions()} need Node.js (and npm for check.sh to install them)"]
+    missing = sorted({p for p in model_packages().values() if not os.path.isdir(os.path.join(modules, p))})
+    if missing:
+        return [f"{', '.join(missing)} not installed in {modules}: check.sh installs ci/models with npm ci "
+                "(npm missing or offline?)"]
+    r = subprocess.run(["node", os.path.join(MODELS_DIR, "validate.mjs"), modules],
+                       input=json.dumps([{"id": label, "obj": o} for label, o in items]),
                        capture_output=True, text=True, timeout=120)
     if r.returncode:
-        return [f"ci/cnpg/validate.mjs failed: {r.stderr.strip()[:300]}"]
+        return [f"ci/models/validate.mjs failed: {r.stderr.strip()[:300]}"]
     return [f"{p['id']}: {p['error']}" for p in json.loads(r.stdout)]
 
 
-def check_rollout(ctx: Ctx, directory: str = os.path.join(SPINKUBE, "rollout")) -> list[str]:
-    """The migration canaries render, validate, and mirror the prod Ingress paths."""
-    import kubernetes_validate
-    try:
-        objs = kustomize(directory)
-    except Exception as exc:  # noqa: BLE001
-        return [f"rollout does not render: {exc}"]
+def check_models(ctx: Ctx) -> list[str]:
+    """Every custom resource of a group a maintained package covers (CloudNativePG, Gateway
+    API, KEDA) validates against it; each of those groups is rendered somewhere."""
+    packaged = model_packages()
+    items = [(f"{env}: {o['kind']}/{o['metadata']['name']}", o)
+             for env in ENVS for o in ctx.objs(env) if api_group(o) in packaged]
+    seen = {api_group(o) for _, o in items}
+    errs = [f"no {g} object rendered ({p} is pinned for nothing)" for g, p in sorted(packaged.items())
+            if g not in seen and g != "keda.sh"]
+    return errs + validate_models(items)
+
+
+def check_pdbs(ctx: Ctx) -> list[str]:
+    """Every PodDisruptionBudget (the SpinApps' and the poolers') lets a drain evict pods that
+    run but are not Ready (unhealthyPodEvictionPolicy AlwaysAllow, GA in Kubernetes 1.31):
+    such a pod serves nothing, and under the default IfHealthyBudget a service whose pods
+    are all unready would hold every node drain. Each Pooler has one."""
     errs = []
-    for o in objs:
-        try:
-            kubernetes_validate.validate(o, K8S_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as exc:
-            errs.append(f"rollout {o['kind']}/{o['metadata']['name']}: {exc.message}")
-    # Canaries split the Django ingress's paths; paths Django never had (the API
-    # contract at /api/openapi.json) go live with the pizza-prod Ingress at cutover.
-    django_paths = {"/api/login", "/api/menu", "/api/order"}
-    prod_paths = {(p["path"], p["backend"]["service"]["name"])
-                  for ing in ctx.objs("prod", "Ingress") for r in ing["spec"]["rules"] for p in r["http"]["paths"]
-                  if p["path"] in django_paths}
-    canary = set()
-    for ing in (o for o in objs if o["kind"] == "Ingress"):
-        ann = ing["metadata"].get("annotations") or {}
-        if ann.get("nginx.ingress.kubernetes.io/canary") != "true":
-            errs.append(f"rollout Ingress {ing['metadata']['name']} is not a canary")
-        for r in ing["spec"]["rules"]:
-            for p in r["http"]["paths"]:
-                svc = next((o for o in objs if o["kind"] == "Service" and o["metadata"]["name"] == p["backend"]["service"]["name"]), None)
-                target = (svc or {}).get("spec", {}).get("externalName", "").split(".")
-                if len(target) < 2 or target[1] != "pizza-prod":
-                    errs.append(f"rollout path {p['path']} does not lead to a pizza-prod Service")
-                    continue
-                canary.add((p["path"], target[0]))
-    if canary != prod_paths:
-        errs.append(f"rollout canaries {sorted(canary)} differ from the prod Ingress {sorted(prod_paths)}")
+    for env in ENVS:
+        pdbs = ctx.objs(env, "PodDisruptionBudget")
+        for p in pdbs:
+            policy = p["spec"].get("unhealthyPodEvictionPolicy")
+            if policy != "AlwaysAllow":
+                errs.append(f"{env}: PodDisruptionBudget/{p['metadata']['name']}: unhealthyPodEvictionPolicy is "
+                            f"{policy or 'unset (IfHealthyBudget)'}, not AlwaysAllow: unready pods would block drains")
+        for pooler in cnpg_objs(ctx, env, "Pooler"):
+            labels = pooler_pod_labels(pooler)
+            if not any(_selects(p["spec"].get("selector") or {}, labels) for p in pdbs):
+                errs.append(f"{env}: Pooler/{pooler['metadata']['name']} has no PodDisruptionBudget")
     return errs
+
+
+def check_statefulsets(ctx: Ctx) -> list[str]:
+    """A StatefulSet's serviceName names its governing Service: a headless one (clusterIP
+    None) in the same namespace that selects its pods, as Kubernetes requires for the pods'
+    DNS names."""
+    errs = []
+    for env in ENVS:
+        for st in ctx.objs(env, "StatefulSet"):
+            where = f"{env}: StatefulSet/{st['metadata']['name']}"
+            name = st["spec"].get("serviceName")
+            svc = next((o for o in ctx.objs(env, "Service") if o["metadata"]["name"] == name
+                        and namespace_of(o) == namespace_of(st)), None) if name else None
+            labels = ((st["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
+            if svc is None:
+                errs.append(f"{where}: serviceName {name!r} names no rendered Service")
+            elif svc["spec"].get("clusterIP") != "None":
+                errs.append(f"{where}: serviceName {name!r} is not headless (clusterIP: None)")
+            elif not svc["spec"].get("selector") or not _selects({"matchLabels": svc["spec"]["selector"]}, labels):
+                errs.append(f"{where}: Service {name} does not select the StatefulSet's pods")
+    return errs
+
+
+def render_rollout(directory: str = ROLLOUT_DIR) -> list[dict]:
+    return kustomize(directory)
+
+
+def check_rollout(ctx: Ctx, directory: str = ROLLOUT_DIR, objs: list[dict] | None = None) -> list[str]:
+    """spinkube/rollout/ (the Django-to-Spin cutover), rendered: it validates (core kinds and
+    the Gateway API package); every object names its namespace; one HTTPRoute per Django
+    path, on prod's Gateway listener, with exactly two backendRefs: [0] the Django Service
+    next to the route, [1] the Service of the SpinApp that prod's HTTPRoutes send that path
+    to, in prod's namespace, port 80, granted by a ReferenceGrant there; committed with
+    Spin's weight 0 and Django's above 0, so applying it moves no traffic."""
+    if objs is None:
+        try:
+            objs = render_rollout(directory)
+        except Exception as exc:  # noqa: BLE001
+            return [f"rollout does not render: {exc}"]
+    errs = []
+    packaged = model_packages()
+    errs += validate_core([(f"rollout {o['kind']}/{o['metadata']['name']}", o) for o in objs if api_group(o) in core_groups()])
+    errs += validate_models([(f"rollout {o['kind']}/{o['metadata']['name']}", o) for o in objs if api_group(o) in packaged])
+    for o in objs:
+        if not o["metadata"].get("namespace"):
+            errs.append(f"rollout {o['kind']}/{o['metadata']['name']}: no namespace (the routes live next to Django, the grant in prod's)")
+    prod_apps = spinapps(ctx, "prod")
+    prod_ns = namespace_of(prod_apps[0]) if prod_apps else "pizza-prod"
+    table = gateway_rules(ctx, "prod")
+    prod_parents = {json.dumps(r["spec"].get("parentRefs"), sort_keys=True) for r in ctx.objs("prod", "HTTPRoute")}
+    covered = set()
+    for r in (o for o in objs if o["kind"] == "HTTPRoute"):
+        where, spec, ns = f"rollout HTTPRoute/{r['metadata']['name']}", r.get("spec") or {}, namespace_of(r)
+        if json.dumps(spec.get("parentRefs"), sort_keys=True) not in prod_parents:
+            errs.append(f"{where}: parentRefs {spec.get('parentRefs')} are not prod's Gateway listener")
+        if not spec.get("hostnames"):
+            errs.append(f"{where}: no hostnames (the live host)")
+        rules = spec.get("rules") or []
+        matches = (rules[0].get("matches") or []) if len(rules) == 1 else []
+        path = (matches[0].get("path") or {}) if len(matches) == 1 else {}
+        if path.get("type") != "PathPrefix" or path.get("value") not in DJANGO_PATHS:
+            errs.append(f"{where}: needs one rule with one PathPrefix match on a Django path {list(DJANGO_PATHS)}")
+            continue
+        value = path["value"]
+        if value in covered:
+            errs.append(f"{where}: {value} is split twice")
+        covered.add(value)
+        refs = rules[0].get("backendRefs") or []
+        best = best_rule(table, value)
+        spin_app = {t for t, w in best.backends if w > 0} if best else set()
+        if len(refs) != 2:
+            errs.append(f"{where}: needs exactly two backendRefs, [0] Django and [1] Spin (the runbook patches them by index)")
+            continue
+        django, spin = refs
+        if django.get("namespace", ns) != ns or not django.get("name") or not django.get("port"):
+            errs.append(f"{where}: backendRefs[0] must be the Django Service next to the route, with its port")
+        elif django.get("name") in {a["metadata"]["name"] for a in prod_apps}:
+            errs.append(f"{where}: backendRefs[0] {django['name']} is a SpinApp's Service name, not Django's")
+        if (spin.get("namespace"), spin.get("port")) != (prod_ns, APP_PORT) or {spin.get("name")} != spin_app:
+            errs.append(f"{where}: backendRefs[1] is {spin.get('namespace')}/{spin.get('name')}:{spin.get('port')}, but prod "
+                        f"routes {value} to {sorted(spin_app)} in {prod_ns} on {APP_PORT}")
+        elif not grant_allows(objs, ns, prod_ns, spin["name"]):
+            errs.append(f"{where}: no ReferenceGrant in {prod_ns} lets HTTPRoutes of {ns} use Service {spin['name']}")
+        if spin.get("weight", 1) != 0 or django.get("weight", 1) <= 0:
+            errs.append(f"{where}: committed weights must be Django > 0, Spin 0 (got {django.get('weight', 1)}/"
+                        f"{spin.get('weight', 1)}): applying the rollout must move no traffic")
+    if covered != set(DJANGO_PATHS):
+        errs.append(f"rollout splits {sorted(covered)}, the Django paths are {list(DJANGO_PATHS)}")
+    return errs
+
+
+RUNBOOK_MARK = "<!-- checked: rollout-weights -->"
+
+
+def _json_pointer_get(doc, pointer: str):
+    for part in pointer.lstrip("/").split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
+    return doc
+
+
+def _json_patch(doc, ops: list) -> str | None:
+    """Applies RFC 6902 `test` and `replace` operations in place (what the runbook uses);
+    returns the first failure, as kubectl would refuse the patch."""
+    for op in ops:
+        try:
+            parent, _, last = op["path"].rpartition("/")
+            target = _json_pointer_get(doc, parent) if parent else doc
+            key = int(last) if isinstance(target, list) else last
+            if op["op"] == "test":
+                if target[key] != op["value"]:
+                    return f"test {op['path']} == {op['value']!r} fails (it is {target[key]!r})"
+            elif op["op"] == "replace":
+                target[key]            # replace needs the member to exist
+                target[key] = op["value"]
+            else:
+                return f"op {op['op']} is not one the runbook should need"
+        except (KeyError, IndexError, ValueError, TypeError) as exc:
+            return f"{op.get('op')} {op.get('path')}: no such member ({exc})"
+    return None
+
+
+def runbook_commands(docs_text: str) -> list[list[str]]:
+    """The kubectl invocations of docs/deploy.md's checked rollout block (the fenced code
+    block after RUNBOOK_MARK), run by bash with a stand-in kubectl that records its
+    arguments; each function the block defines is also called for every Django path's
+    service at 50 %, so the block works for all three."""
+    i = docs_text.find(RUNBOOK_MARK)
+    if i < 0:
+        raise RuntimeError(f"docs/deploy.md has no {RUNBOOK_MARK} block")
+    m = re.search(r"```sh\n(.*?)```", docs_text[i:], re.S)
+    if not m:
+        raise RuntimeError(f"no ```sh block after {RUNBOOK_MARK}")
+    block = m.group(1)
+    funcs = re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\(\)\s*\{", block, re.M)
+    extra = "".join(f"{f} {p.rsplit('/', 1)[-1]} 50\n" for f in funcs for p in DJANGO_PATHS)
+    d = tempfile.mkdtemp(prefix="spinkube-runbook-")
+    try:
+        stub, calls = os.path.join(d, "kubectl"), os.path.join(d, "calls")
+        os.makedirs(calls)
+        with open(stub, "w", encoding="utf-8") as fh:      # one file per call: its arguments, NUL-terminated
+            fh.write('#!/bin/sh\nn=$(ls "$RUNBOOK_CALLS" | wc -l)\nprintf \'%s\\0\' "$@" > "$RUNBOOK_CALLS/$n"\n')
+        os.chmod(stub, 0o755)
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", block + "\n" + extra], capture_output=True, text=True,
+                           timeout=60, env={**os.environ, "PATH": d + os.pathsep + os.environ.get("PATH", ""),
+                                            "RUNBOOK_CALLS": calls})
+        if r.returncode:
+            raise RuntimeError(f"the rollout block fails in bash: {r.stderr.strip()[:300]}")
+        out = []
+        for n in sorted(os.listdir(calls), key=int):
+            with open(os.path.join(calls, n), encoding="utf-8") as fh:
+                out.append(fh.read().split("\0")[:-1])
+        return out
+    finally:
+        shutil.rmtree(d)
+
+
+def check_rollout_runbook(ctx: Ctx, docs_text: str | None = None, objs: list[dict] | None = None) -> list[str]:
+    """The weight steps docs/deploy.md gives (its checked block), run against the rendered
+    rollout routes: each is `kubectl -n NS patch httproute NAME --type=json -p JSON` on a
+    rollout route, every patch applies (its `test`s hold), Django's and Spin's weights
+    stay in 0..100 and add up to 100, and the block walks one path 10 -> 50 -> 100 and
+    back to 0 (the rollback)."""
+    if docs_text is None:
+        with open(DOCS, encoding="utf-8") as fh:
+            docs_text = fh.read()
+    try:
+        objs = copy.deepcopy(objs if objs is not None else render_rollout())
+        calls = runbook_commands(docs_text)
+    except Exception as exc:  # noqa: BLE001
+        return [str(exc)]
+    routes = {(namespace_of(o), o["metadata"]["name"]): o for o in objs if o["kind"] == "HTTPRoute"}
+    errs, history = [], {}
+    for argv in calls:
+        cmd = " ".join(argv)
+        if re.fullmatch(r"(-n \S+ )?(get|describe) .*", cmd, re.S):
+            continue                     # looking is fine
+        m = re.fullmatch(r"-n (\S+) patch httproute (\S+) --type=json -p (.+)", cmd, re.S)
+        if not m:
+            errs.append(f"docs: unexpected kubectl call: kubectl {cmd[:120]}")
+            continue
+        route = routes.get((m.group(1), m.group(2)))
+        if route is None:
+            errs.append(f"docs: kubectl patches httproute {m.group(1)}/{m.group(2)}, which rollout/ does not render")
+            continue
+        try:
+            ops = json.loads(argv[-1])
+        except json.JSONDecodeError as exc:
+            errs.append(f"docs: the patch for {m.group(2)} is not JSON: {exc}")
+            continue
+        fail = _json_patch(route, ops)
+        if fail:
+            errs.append(f"docs: kubectl would refuse the patch of {m.group(2)}: {fail}")
+            continue
+        refs = route["spec"]["rules"][0]["backendRefs"]
+        w = [ref.get("weight", 1) for ref in refs]
+        if len(w) != 2 or not all(0 <= x <= 100 for x in w) or sum(w) != 100:
+            errs.append(f"docs: after the patch {m.group(2)} has weights {w} (Django, Spin): each 0..100, together 100")
+        history.setdefault(m.group(2), []).append(w[-1])
+    walked = [n for n, h in history.items() if h[:4] == [10, 50, 100, 0]]
+    if not errs and not walked:
+        errs.append(f"docs: the checked block should walk one path 10 -> 50 -> 100 -> 0 (rollback); Spin weights: {history}")
+    return list(dict.fromkeys(errs))
+
+
+def check_docs_version(docs_text: str | None = None) -> list[str]:
+    """docs/deploy.md states the minimum Kubernetes version of ci/kubernetes-min-version, and
+    no other."""
+    if docs_text is None:
+        with open(DOCS, encoding="utf-8") as fh:
+            docs_text = fh.read()
+    stated = set(re.findall(r"Kubernetes (1\.\d+) or newer", docs_text))
+    if stated != {K8S_MIN}:
+        return [f"docs/deploy.md states Kubernetes {sorted(stated) or 'no version'} 'or newer'; "
+                f"ci/kubernetes-min-version says {K8S_MIN}"]
+    return []
 
 
 # =========================================================================== self-tests
@@ -1276,11 +1794,10 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
             s["checks"]["readiness"]["periodSeconds"] = "5"
             h = next(o for o in c.rendered["dev"] if o["kind"] == "HTTPScaledObject")
             h["spec"]["replicas"]["min"] = "0"
-            c.rendered["dev"].append({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-                                      "metadata": {"name": "x"}, "spec": {"scaleTargetRef": {"name": "x"},
-                                                                         "minReplicas": 0, "triggers": []}})
+            h["spec"]["scaleTargetRef"]["servce"] = "login"
+            c.rendered["dev"].append({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "x"}})
         errs = check_crd_schemas(_mutated(ctx, f))
-        return errs if len(errs) >= 5 else []
+        return errs if len(errs) >= 5 and any("Widget" in e for e in errs) else []
 
     def executor_not_in_namespace():
         def f(c):
@@ -1362,9 +1879,35 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
 
     def public_route_unrouted():
         def f(c):
-            ing = next(o for o in c.rendered["prod"] if o["kind"] == "Ingress")
-            ing["spec"]["rules"][0]["http"]["paths"].pop()
-        return check_routes(_mutated(ctx, f))
+            menu = _obj(c, "prod", "HTTPRoute", "menu")
+            menu["spec"]["rules"][0]["matches"].pop()                         # /api/openapi.json
+        errs = check_routes(_mutated(ctx, f))
+        return errs if any("/api/openapi.json" in e and "not routed" in e for e in errs) else []
+
+    def route_to_wrong_app():
+        def f(c):
+            _obj(c, "stg", "HTTPRoute", "order")["spec"]["rules"][0]["backendRefs"] = [
+                {"name": "order", "port": 80, "weight": 90}, {"name": "menu", "port": 80, "weight": 10}]
+            _obj(c, "prod", "HTTPRoute", "login")["spec"]["rules"][0]["backendRefs"][0]["port"] = 8080
+        errs = check_routes(_mutated(ctx, f))
+        return errs if any("stg: /api/order/ (order-create) goes to ['menu', 'order']" in e for e in errs) \
+            and any("prod" in e and "port 8080" in e for e in errs) else []
+
+    def route_unattached():
+        def f(c):
+            _obj(c, "stg", "HTTPRoute", "menu")["spec"]["parentRefs"][0].pop("sectionName")
+            _obj(c, "prod", "HTTPRoute", "order")["spec"].pop("hostnames")
+        errs = check_routes(_mutated(ctx, f))
+        return errs if any("sectionName" in e for e in errs) and any("no hostnames" in e for e in errs) else []
+
+    def dev_interceptor_broken():
+        def f(c):
+            c.rendered["dev"] = [o for o in c.rendered["dev"] if o["kind"] != "ReferenceGrant"]
+            _obj(c, "dev", "HTTPScaledObject", "order")["spec"]["hosts"] = ["elsewhere.example.com"]
+            _cfg(c, "dev")["trusted_proxy_hops"] = "1"
+        errs = check_routes(_mutated(ctx, f))
+        return errs if (any("ReferenceGrant" in e for e in errs) and any("HTTPScaledObject/order hosts" in e for e in errs)
+                        and any("trusted_proxy_hops" in e for e in errs)) else []
 
     def cross_app_chaining():
         def f(c):
@@ -1396,65 +1939,105 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
                     a["spec"]["image"] = "ghcr.io/pizza-shop/pizza:latest"
         return check_spinapps(_mutated(ctx, f))
 
-    def _migrations_copy(change) -> list[str]:
-        d = tempfile.mkdtemp(prefix="spinkube-selftest-")
-        try:
-            # A fresh, in-sync fixture (independent of the real list's state): the .sql
-            # files plus a generated kustomization; it must pass before it is broken.
-            os.makedirs(os.path.join(d, "migrations"))
-            for n in sync_migrations.migration_names(ROOT):
-                shutil.copy(os.path.join(ROOT, "migrations", n), os.path.join(d, "migrations", n))
-            sync_migrations.sync(d)
-            if sync_migrations.problems(d):
-                return []      # the in-sync fixture must pass, or the test proves nothing
-            change(d)
-            return sync_migrations.problems(d)
-        finally:
-            shutil.rmtree(d)
-
-    def unlisted_migration():
-        def change(d):
-            with open(os.path.join(d, "migrations", "9999_new.sql"), "w") as fh:
-                fh.write("select 1;\n")
-        return _migrations_copy(change)
-
-    def listed_migration_gone():
-        def change(d):
-            last = sync_migrations.migration_names(d)[-1]
-            os.remove(os.path.join(d, "migrations", last))
-            open(os.path.join(d, "migrations", "0000_placeholder.sql"), "w").close()
-        return _migrations_copy(change)
-
-    def sql_copy_back():
-        def change(d):
-            os.makedirs(os.path.join(d, sync_migrations.OLD_COPY))
-            shutil.copy(os.path.join(d, "migrations", sync_migrations.migration_names(d)[0]),
-                        os.path.join(d, sync_migrations.OLD_COPY))
-        return _migrations_copy(change)
-
-    def migrations_configmap_drift():
+    def presync_job_and_early_spinapp():
         def f(c):
-            cm = next(o for o in c.rendered["prod"] if o["kind"] == "ConfigMap"
-                      and generated_base(o["metadata"]["name"]) == "pizza-migrations")
-            first = sorted(cm["data"])[0]
-            cm["data"][first] += "-- edited\n"
-            job = next(o for o in c.rendered["dev"] if o["kind"] == "Job")
-            for v in job["spec"]["template"]["spec"]["volumes"]:
-                if v["name"] == "migrations":
-                    v["configMap"]["name"] = "pizza-migrations"
-        errs = check_migrations(_mutated(ctx, f))
-        return errs if len(errs) >= 2 else []
+            job = next(o for o in c.rendered["stg"] if o["kind"] == "Job" and o["metadata"]["name"] == "pizza-migrate")
+            job["metadata"]["annotations"]["argocd.argoproj.io/hook"] = "PreSync"
+            _app(c, "prod", "menu")["metadata"]["annotations"][ARGO_WAVE] = "0"
+        errs = check_argo_order(_mutated(ctx, f))
+        return errs if len(errs) == 2 else []
 
-    def canary_wrong_target():
-        d = tempfile.mkdtemp(prefix="spinkube-selftest-")
+    def committed_secret():
+        d = _tmp_kustomize({
+            "spinkube/k/kustomization.yaml": "secretGenerator:\n  - name: s\n    literals: [password=x]\n"
+                                             "  - name: t\n    envs: [t.env]\n",
+            "spinkube/k/t.env": "password=y\n",
+        })
         try:
-            shutil.copytree(os.path.join(SPINKUBE, "rollout"), os.path.join(d, "rollout"))
-            p = os.path.join(d, "rollout", "spin-services.yaml")
-            text = open(p).read().replace("menu.pizza-prod", "order.pizza-prod")
-            open(p, "w").write(text)
-            return check_rollout(ctx, os.path.join(d, "rollout"))
+            subprocess.run(["git", "init", "-q", d], check=True)
+            errs = check_no_committed_credentials(d)
+            return errs if len(errs) == 2 else []
         finally:
             shutil.rmtree(d)
+
+    def migrator_drift():
+        def f(c):
+            job = _obj(c, "stg", "Job", "pizza-migrate")["spec"]["template"]["spec"]["containers"][0]
+            job["image"] = job["image"].rsplit(":", 1)[0] + ":main-0000001"          # another build
+            dev = _obj(c, "dev", "Job", "pizza-migrate")["spec"]["template"]["spec"]["containers"][0]
+            dev["args"] = ["migrate"]
+            for e in dev["env"]:
+                if e["name"] == "LOGIN_DB_CONNECTION_LIMIT":
+                    e["valueFrom"] = {"configMapKeyRef": {"name": "other", "key": "x"}}
+            cj = _obj(c, "prod", "CronJob", "pizza-housekeeping")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            cj["containers"][0]["image"] = "postgres:17-alpine"
+        errs = check_migrations(_mutated(ctx, f))
+        return errs if (any(e.startswith("stg") and "tag" in e for e in errs) and any("pizza-db deploy" in e for e in errs)
+                        and any("LOGIN_DB_CONNECTION_LIMIT" in e for e in errs)
+                        and any("CronJob/pizza-housekeeping" in e for e in errs)) else []
+
+    def rollout_broken():
+        objs = render_rollout()
+        menu = next(o for o in objs if o["kind"] == "HTTPRoute" and o["metadata"]["name"].endswith("-menu"))
+        menu["spec"]["rules"][0]["backendRefs"][1]["name"] = "order"                # menu's path to order
+        order = next(o for o in objs if o["kind"] == "HTTPRoute" and o["metadata"]["name"].endswith("-order"))
+        order["spec"]["rules"][0]["backendRefs"][1]["weight"] = 10                  # live traffic on apply
+        grant = next(o for o in objs if o["kind"] == "ReferenceGrant")
+        grant["spec"]["to"] = [t for t in grant["spec"]["to"] if t.get("name") != "login"]
+        errs = check_rollout(ctx, objs=objs)
+        return errs if (any("-menu" in e and "backendRefs[1]" in e for e in errs) and any("weights" in e for e in errs)
+                        and any("-login" in e and "ReferenceGrant" in e for e in errs)) else []
+
+    def runbook_broken():
+        with open(DOCS, encoding="utf-8") as fh:
+            text = fh.read()
+        if check_rollout_runbook(ctx, text):
+            return []                    # the real block must pass, or this proves nothing
+        wrong_index = text.replace("/spec/rules/0/backendRefs/1/name", "/spec/rules/0/backendRefs/0/name", 1)
+        wrong_sum = text.replace("$((100 - $2))", "100", 1)
+        a, b = check_rollout_runbook(ctx, wrong_index), check_rollout_runbook(ctx, wrong_sum)
+        return a + b if a and b else []
+
+    def docs_version_drift():
+        with open(DOCS, encoding="utf-8") as fh:
+            text = fh.read()
+        return check_docs_version(text.replace(f"Kubernetes {K8S_MIN} or newer", "Kubernetes 1.29 or newer"))
+
+    def expensive_readiness():
+        def f(c):
+            _app(c, "prod", "login")["spec"]["checks"]["readiness"]["httpGet"]["path"] = "/api/login/healthz"
+            _app(c, "dev", "order")["spec"]["checks"]["liveness"]["httpGet"]["path"] = "/api/menu/"
+            _app(c, "stg", "menu")["spec"]["components"].remove("menu-healthz")
+        errs = check_probes(_mutated(ctx, f))
+        return errs if (any("prod: SpinApp/login: readiness" in e and "database blip" in e for e in errs)
+                        and any("dev: SpinApp/order: liveness" in e for e in errs)
+                        and any("stg: SpinApp/menu" in e and "monitoring" in e for e in errs)) else []
+
+    def pdb_blocks_drains():
+        def f(c):
+            _obj(c, "stg", "PodDisruptionBudget", "order")["spec"].pop("unhealthyPodEvictionPolicy")
+            _obj(c, "prod", "PodDisruptionBudget", "pizza-db-pooler-ro")["spec"]["unhealthyPodEvictionPolicy"] = "IfHealthyBudget"
+            c.rendered["prod"] = [o for o in c.rendered["prod"] if not (
+                o["kind"] == "PodDisruptionBudget" and o["metadata"]["name"] == "pizza-db-pooler-rw")]
+        errs = check_pdbs(_mutated(ctx, f))
+        return errs if len(errs) >= 3 else []
+
+    def statefulset_not_headless():
+        def f(c):
+            _obj(c, "dev", "StatefulSet", "postgres")["spec"]["serviceName"] = "postgres"
+        return check_statefulsets(_mutated(ctx, f))
+
+    def gateway_policy_wrong():
+        def f(c):
+            pol = copy.deepcopy(_obj(c, "stg", "NetworkPolicy", "pizza-app-from-gateway"))
+            c.rendered["dev"].append(pol)                                  # dev: only the interceptor
+            _obj(c, "stg", "NetworkPolicy", "pizza-app-from-gateway")["spec"]["ingress"][0]["from"][0]["podSelector"] = {}
+            prod = _obj(c, "prod", "NetworkPolicy", "pizza-app-from-gateway")
+            prod["spec"]["podSelector"] = {"matchLabels": {"pizza.shop/service": "login"}}   # menu, order unreachable
+        errs = check_networkpolicies(_mutated(ctx, f))
+        return errs if (any(e.startswith("stg") and "neither the Gateway" in e for e in errs)
+                        and any(e.startswith("dev") and "send everything to the KEDA interceptor" in e for e in errs)
+                        and any(e.startswith("prod") and "cannot reach SpinApp/menu" in e for e in errs)) else []
 
     def dev_db_host_mismatch():
         def f(c):
@@ -1512,27 +2095,35 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
         errs = check_database(_mutated(ctx, f))
         return errs if len(errs) >= 3 else []
 
-    def cnpg_package_errors():
+    def model_errors():
         def f(c):
             _obj(c, "stg", "Cluster", "pizza-db")["spec"]["instances"] = "3"
             _obj(c, "stg", "Pooler", "pizza-db-pooler-ro")["spec"]["pgbouncer"]["poolMode"] = "statement"
-        errs = check_cnpg_package(_mutated(ctx, f))
-        return errs if len(errs) >= 2 and all("pizza-db" in e for e in errs) else []
-
-    def cnpg_field_errors():
-        def f(c):
-            _obj(c, "prod", "Cluster", "pizza-db")["spec"]["postgresql"]["synchronus"] = {}
-            _obj(c, "prod", "ObjectStore", "pizza-db-backups")["spec"]["retentionPolicy"] = "30 days"
             _obj(c, "prod", "ScheduledBackup", "pizza-db-nightly")["spec"]["method"] = "barman"
+            _obj(c, "dev", "HTTPRoute", "menu")["spec"]["rules"][0]["matches"][0]["path"]["type"] = "Prefix"
+            _obj(c, "prod", "HTTPRoute", "order")["spec"]["rules"][0]["backendRefs"][0]["weight"] = "10"
+            _obj(c, "dev", "ReferenceGrant", "pizza-dev-routes-to-interceptor")["spec"].pop("to")
+            c.rendered["dev"].append({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+                                      "metadata": {"name": "x"}, "spec": {"scaleTargetRef": {"name": "x"},
+                                                                         "minReplicaCount": "0", "triggers": "cpu"}})
+        errs = check_models(_mutated(ctx, f))
+        want = ("Cluster/pizza-db", "Pooler/pizza-db-pooler-ro", "ScheduledBackup/pizza-db-nightly",
+                "HTTPRoute/menu", "HTTPRoute/order", "ReferenceGrant/", "ScaledObject/x")
+        return errs if all(any(w in e for e in errs) for w in want) else []
+
+    def objectstore_field_errors():
+        def f(c):
+            _obj(c, "prod", "ObjectStore", "pizza-db-backups")["spec"]["retentionPolicy"] = "30 days"
+            _obj(c, "stg", "ObjectStore", "pizza-db-backups")["spec"]["configuration"]["serverName"] = "x"
         errs = check_crd_schemas(_mutated(ctx, f))
-        return errs if len(errs) >= 3 else []
+        return errs if len(errs) >= 2 else []
 
     return [
         ("yaml-parses detects a broken YAML file", broken_yaml),
         ("overlay-refs detects missing files", missing_overlay_file),
         ("overlay-refs detects a file outside the kustomization root", file_outside_root),
         ("core-schemas detects a bad Job", bad_core_object),
-        ("crd-schemas detects SpinApp/HTTPScaledObject/ScaledObject field errors", bad_spinapp_fields),
+        ("crd-schemas detects SpinApp/HTTPScaledObject field errors and a kind with no schema", bad_spinapp_fields),
         ("operator-webhooks detects an executor missing from a SpinApp's namespace", executor_not_in_namespace),
         ("operator-webhooks detects replicas with enableAutoscaling, and none without", replicas_with_autoscaling),
         ("operator-webhooks detects invocationLimits.memory past the memory limit/request, or no quantity",
@@ -1546,25 +2137,38 @@ def self_tests(ctx: Ctx) -> list[tuple[str, callable]]:
         ("variables detects a secret variable given as a literal", secret_from_literal),
         ("variables detects a component variable not provided", missing_component_variable),
         ("routes detects a private component exposed", private_route_exposed),
-        ("routes detects a public route the Ingress misses", public_route_unrouted),
+        ("routes detects a public route no HTTPRoute matches (/api/openapi.json)", public_route_unrouted),
+        ("routes detects a weighted backend at the wrong SpinApp, and a wrong port", route_to_wrong_app),
+        ("routes detects a parentRef without its listener, a route without hostnames", route_unattached),
+        ("routes detects dev without its ReferenceGrant, KEDA hosts != route hosts, too few proxy hops",
+         dev_interceptor_broken),
         ("chaining detects *.spin.internal across SpinApps", cross_app_chaining),
         ("scaling detects dev min>0 and an HPA min<2", no_scale_to_zero),
         ("networkpolicies detects open ingress/egress", open_networkpolicy),
+        ("networkpolicies detects a Gateway peer of any pod, the Gateway in dev, a SpinApp it cannot reach",
+         gateway_policy_wrong),
+        ("probes detect a database readiness check, a liveness route that reaches out, no monitoring check",
+         expensive_readiness),
+        ("pdbs detect IfHealthyBudget (twice) and a Pooler without a PDB", pdb_blocks_drains),
+        ("statefulsets detect a serviceName that is not headless", statefulset_not_headless),
         ("spinapps detects a non-SemVer prod tag", bad_image_tag),
         ("spinapps detects an executor without the CA bundle, and none in a namespace", executor_without_ca_certs),
-        ("migrations detects a migration missing from migrations/kustomization.yaml", unlisted_migration),
-        ("migrations detects a listed migration that no longer exists", listed_migration_gone),
-        ("migrations detects a reintroduced spinkube/base/migrate/sql copy", sql_copy_back),
-        ("migrations detects ConfigMap content drift and an unhashed mount", migrations_configmap_drift),
+        ("argo-order detects a PreSync migration Job and a SpinApp in an early wave", presync_job_and_early_spinapp),
+        ("credentials detects a literal and a secret file that git would commit", committed_secret),
+        ("migrations detects a migrator of another build, not `deploy`, a limit not from pizza-config, psql housekeeping",
+         migrator_drift),
         ("dev-database detects db_host/URL drift", dev_db_host_mismatch),
-        ("rollout detects a canary pointing at the wrong SpinApp", canary_wrong_target),
+        ("rollout detects a path split to the wrong SpinApp, Spin weight > 0, a missing grant", rollout_broken),
+        ("rollout-runbook detects a patch testing the wrong index, weights not adding up to 100", runbook_broken),
+        ("docs-version detects a minimum Kubernetes version that differs from ci/kubernetes-min-version",
+         docs_version_drift),
         ("db-budget detects an HPA maximum raised past the budget (prod order 8 -> 20 pods)", hpa_past_budget),
         ("db-budget detects role limits over max_connections, no limit, a pooler over a limit", limits_past_budget),
         ("db-paths detects an app past its pooler, a pooler closed to its app", db_path_broken),
         ("networkpolicies detects the migration Job allowed to a pooler", admin_via_pooler),
         ("database detects a session pooler, a db_host past the pooler, no WAL archiving", database_bypassed),
-        ("cnpg-schemas detects a wrong type and enum", cnpg_package_errors),
-        ("crd-schemas detects CloudNativePG/ObjectStore field errors", cnpg_field_errors),
+        ("models detect CloudNativePG, Gateway API and KEDA type/enum/required errors", model_errors),
+        ("crd-schemas detects ObjectStore field errors (a bad retention, an unknown field)", objectstore_field_errors),
     ]
 
 
@@ -1601,25 +2205,43 @@ def main() -> int:
         ("yaml-parses: every YAML file under spinkube/ parses", lambda: check_yaml_parses()),
         ("overlay-refs: every file an overlay/kustomization names exists", lambda: check_overlay_refs()),
         ("renders: dev, stg and prod render (kubectl kustomize)", lambda: check_renders(ctx)),
-        (f"core-schemas: core kinds validate against Kubernetes {K8S_VERSION}", lambda: check_core_schemas(ctx)),
-        ("crd-schemas: SpinApp/SpinAppExecutor/KEDA/CloudNativePG/ObjectStore fields and types",
+        (f"core-schemas: core kinds validate against Kubernetes {K8S_MIN} (the minimum) and {minor(newest_k8s_version())}",
+         lambda: check_core_schemas(ctx)),
+        (f"models: CloudNativePG/Gateway API/KEDA kinds validate against {model_package_versions()}",
+         lambda: check_models(ctx)),
+        ("crd-schemas: the kinds no package covers (SpinApp, SpinAppExecutor, HTTPScaledObject, ObjectStore)",
          lambda: check_crd_schemas(ctx)),
         ("operator-webhooks: what spin-operator's webhooks refuse (executor in the namespace, replicas, limits)",
          lambda: check_operator_webhooks(ctx)),
-        ("spinapps: executor, one image, probes, resources, limits, tags", lambda: check_spinapps(ctx)),
+        ("spinapps: executor, one image, resources, limits, tags", lambda: check_spinapps(ctx)),
+        ("probes: readiness and liveness on Spin's own health path; the database check kept for monitoring",
+         lambda: check_probes(ctx)),
         ("components: every named component exists; each deployed once", lambda: check_components_exist(ctx)),
         ("variables: needed and required variables provided per SpinApp", lambda: check_variables(ctx)),
-        ("routes: public routes reachable via Ingress, private ones not", lambda: check_routes(ctx)),
+        ("routes: HTTPRoutes on a Gateway listener take each public route to its SpinApp, private ones nowhere",
+         lambda: check_routes(ctx)),
         ("chaining: no *.spin.internal to another SpinApp", lambda: check_chaining(ctx)),
         ("scaling: dev KEDA min 0; stg/prod HPA min 2 + PDB", lambda: check_scaling(ctx)),
-        ("networkpolicies: ingress controller in; DNS + PostgreSQL (app: poolers; admin: server) out", lambda: check_networkpolicies(ctx)),
+        ("pdbs: every PodDisruptionBudget evicts unready pods (AlwaysAllow); each Pooler has one", lambda: check_pdbs(ctx)),
+        ("statefulsets: serviceName is a headless Service selecting the pods", lambda: check_statefulsets(ctx)),
+        ("networkpolicies: the Gateway's pods (dev: the KEDA interceptor) in; DNS + PostgreSQL out",
+         lambda: check_networkpolicies(ctx)),
         ("db-paths: each SpinApp reaches its pooler only; poolers and admin pods the server", lambda: check_db_paths(ctx)),
         ("database: stg/prod CloudNativePG cluster, backups, transaction poolers, db_host on them", lambda: check_database(ctx)),
-        (f"cnpg-schemas: CloudNativePG objects validate against {CNPG_SCHEMA_PACKAGE}", lambda: check_cnpg_package(ctx)),
         ("db-budget: role limits + reserve <= max_connections; HPA max x 64 within the poolers", budget),
-        ("migrations: Job mounts the hashed ConfigMap of migrations/*.sql; list in sync; psql script", lambda: check_migrations(ctx)),
+        ("migrations: the Job runs `pizza-db deploy` of the app's build (housekeeping `purge`); secrets, limits",
+         lambda: check_migrations(ctx)),
+        ("argo-order: generated config and secrets, then the migration Job (Sync hook), then the SpinApps",
+         lambda: check_argo_order(ctx)),
+        ("credentials: no secretGenerator literal; every file one reads is git-ignored",
+         lambda: check_no_committed_credentials()),
         ("dev-database: dev URLs match db_host and roles", lambda: check_dev_database(ctx)),
-        ("rollout: canary Ingresses mirror the prod paths and validate", lambda: check_rollout(ctx)),
+        ("rollout: weighted HTTPRoutes split each Django path with prod's SpinApp (Spin at 0), granted",
+         lambda: check_rollout(ctx)),
+        ("rollout-runbook: the kubectl patch steps in docs/deploy.md apply to the rollout routes",
+         lambda: check_rollout_runbook(ctx)),
+        (f"docs-version: docs/deploy.md states Kubernetes {K8S_MIN} or newer (ci/kubernetes-min-version)",
+         lambda: check_docs_version()),
     ]
     for name, fn in checks:
         try:

@@ -1,18 +1,20 @@
-"""Field/type schemas for the custom resources spinkube/ uses, written from the CRDs'
-documented fields (spin-operator core.spinkube.dev/v1alpha1 SpinApp and SpinAppExecutor,
-from its Go API types in api/v1alpha1/; KEDA keda.sh/v1alpha1
-ScaledObject; KEDA HTTP add-on http.keda.sh/v1alpha1 HTTPScaledObject; CloudNativePG 1.30
-postgresql.cnpg.io/v1 Cluster, Pooler, ScheduledBackup, from its Go API types in api/v1/;
-Barman Cloud plugin 0.14 barmancloud.cnpg.io/v1 ObjectStore, from api/v1/objectstore_types.go
-and barman-cloud's BarmanObjectStoreConfiguration).
+"""Field/type schemas for the custom resources spinkube/ renders that no maintained schema
+package carries, written from each project's documented fields:
 
-The CloudNativePG kinds are also validated against the maintained npm package
-@kubernetes-models/cloudnative-pg (ci/cnpg/; types and enums of the whole API, but it
-accepts unknown fields and has no ObjectStore); the entries here add the strictness.
+- spin-operator core.spinkube.dev/v1alpha1 SpinApp and SpinAppExecutor, from its Go API
+  types (api/v1alpha1/); the rules its validating webhooks add are in checks.py
+  (check_operator_webhooks) and, for the executor's one rule, here (exactlyOne);
+- the KEDA HTTP add-on's http.keda.sh/v1alpha1 HTTPScaledObject (@kubernetes-models/keda
+  carries only keda.sh and eventing.keda.sh);
+- the Barman Cloud plugin 0.14's barmancloud.cnpg.io/v1 ObjectStore, from
+  api/v1/objectstore_types.go and barman-cloud's BarmanObjectStoreConfiguration
+  (@kubernetes-models/cloudnative-pg carries only postgresql.cnpg.io).
 
-Stricter than the API server on purpose: an unknown field is an error here, while a
-structural CRD would silently prune it (a typo like `enableAutoScaling` would vanish).
-Only the parts that matter are typed in depth; rarely used subtrees are `ANY`.
+Every other custom resource validates against its maintained package (ci/models/:
+CloudNativePG, Gateway API, KEDA). Stricter than the API server on purpose: an unknown field
+is an error here, while a structural CRD would silently prune it (a typo like
+`enableAutoScaling` would vanish). Only the parts that matter are typed in depth; rarely
+used subtrees are `ANY`.
 """
 from __future__ import annotations
 
@@ -141,6 +143,7 @@ SPINAPP_EXECUTOR = obj({
     "status": ANY,
 }, required=("apiVersion", "kind", "metadata", "spec"))
 
+# KEDA HTTP add-on http.keda.sh/v1alpha1 (operator/apis/http/v1alpha1/httpscaledobject_types.go).
 HTTP_SCALED_OBJECT = obj({
     "apiVersion": STR, "kind": STR, "metadata": METADATA,
     "spec": obj({
@@ -165,168 +168,10 @@ HTTP_SCALED_OBJECT = obj({
     "status": ANY,
 }, required=("apiVersion", "kind", "metadata", "spec"))
 
-SCALED_OBJECT = obj({
-    "apiVersion": STR, "kind": STR, "metadata": METADATA,
-    "spec": obj({
-        "scaleTargetRef": obj({"name": STR, "kind": STR, "apiVersion": STR,
-                               "envSourceContainerName": STR}, required=("name",)),
-        "pollingInterval": INT, "cooldownPeriod": INT, "initialCooldownPeriod": INT,
-        "idleReplicaCount": INT, "minReplicaCount": INT, "maxReplicaCount": INT,
-        "fallback": obj({"failureThreshold": INT, "replicas": INT, "behavior": STR}),
-        "advanced": ANY,
-        "triggers": arr(obj({
-            "type": STR, "name": STR, "metadata": map_of(STR), "metricType": STR,
-            "useCachedMetrics": BOOL,
-            "authenticationRef": obj({"name": STR, "kind": STR}, required=("name",)),
-        }, required=("type", "metadata")), min_items=1),
-    }, required=("scaleTargetRef", "triggers")),
-    "status": ANY,
-}, required=("apiVersion", "kind", "metadata", "spec"))
-
-# ---- CloudNativePG: the fields this repository uses (and a few neighbours), typed.
-LOCAL_REF = obj({"name": STR}, required=("name",))
+# ---- Barman Cloud plugin ObjectStore
 SECRET_KEY_REF = obj({"name": STR, "key": STR}, required=("name", "key"))
 RESOURCES = obj({"limits": map_of(QUANTITY), "requests": map_of(QUANTITY),
                  "claims": arr(ANY)})
-PARAMS = map_of(STR)                     # PostgreSQL and PgBouncer settings are strings
-
-CNPG_CLUSTER = obj({
-    "apiVersion": STR, "kind": STR, "metadata": METADATA,
-    "spec": obj({
-        "description": STR,
-        "instances": INT,
-        "imageName": STR,
-        "imageCatalogRef": ANY,
-        "imagePullPolicy": enum("Always", "Never", "IfNotPresent"),
-        "primaryUpdateStrategy": enum("unsupervised", "supervised"),
-        "primaryUpdateMethod": enum("switchover", "restart"),
-        "minSyncReplicas": INT, "maxSyncReplicas": INT,
-        "postgresql": obj({
-            "parameters": PARAMS,
-            "synchronous": obj({
-                "method": enum("any", "first"),
-                "number": INT,
-                "maxStandbyNamesFromCluster": INT,
-                "standbyNamesPre": arr(STR), "standbyNamesPost": arr(STR),
-                "dataDurability": enum("required", "preferred"),
-                "failoverQuorum": BOOL,
-            }, required=("method", "number")),
-            "pg_hba": arr(STR), "pg_ident": arr(STR),
-            "shared_preload_libraries": arr(STR),
-            "syncReplicaElectionConstraint": ANY, "ldap": ANY,
-            "promotionTimeout": INT, "enableAlterSystem": BOOL, "extensions": arr(ANY),
-        }),
-        "bootstrap": obj({
-            "initdb": obj({
-                "database": STR, "owner": STR, "secret": LOCAL_REF,
-                "options": arr(STR), "dataChecksums": BOOL, "encoding": STR,
-                "localeCollate": STR, "localeCType": STR, "locale": STR,
-                "localeProvider": STR, "icuLocale": STR, "builtinLocale": STR,
-                "walSegmentSize": INT,
-                "postInitSQL": arr(STR), "postInitApplicationSQL": arr(STR),
-                "postInitTemplateSQL": arr(STR), "import": ANY,
-                "postInitSQLRefs": ANY, "postInitApplicationSQLRefs": ANY,
-                "postInitTemplateSQLRefs": ANY,
-            }),
-            "recovery": obj({
-                "source": STR, "backup": ANY, "volumeSnapshots": ANY,
-                "recoveryTarget": obj({
-                    "backupID": STR, "targetTLI": STR, "targetXID": STR, "targetName": STR,
-                    "targetLSN": STR, "targetTime": STR, "targetImmediate": BOOL,
-                    "exclusive": BOOL,
-                }),
-                "database": STR, "owner": STR, "secret": LOCAL_REF,
-            }),
-            "pg_basebackup": ANY,
-        }),
-        "externalClusters": arr(obj({
-            "name": STR,
-            "plugin": obj({"name": STR, "enabled": BOOL, "isWALArchiver": BOOL,
-                           "parameters": map_of(STR)}, required=("name",)),
-            "connectionParameters": map_of(STR), "password": SECRET_KEY_REF,
-            "sslCert": SECRET_KEY_REF, "sslKey": SECRET_KEY_REF, "sslRootCert": SECRET_KEY_REF,
-            "barmanObjectStore": ANY,
-        }, required=("name",))),
-        "superuserSecret": LOCAL_REF,
-        "enableSuperuserAccess": BOOL,
-        "certificates": ANY,
-        "imagePullSecrets": arr(LOCAL_REF),
-        "storage": obj({"storageClass": STR, "size": QUANTITY, "resizeInUseVolumes": BOOL,
-                        "pvcTemplate": ANY}),
-        "walStorage": obj({"storageClass": STR, "size": QUANTITY, "resizeInUseVolumes": BOOL,
-                           "pvcTemplate": ANY}),
-        "startDelay": INT, "stopDelay": INT, "smartShutdownTimeout": INT,
-        "switchoverDelay": INT, "failoverDelay": INT, "livenessProbeTimeout": INT,
-        "affinity": obj({
-            "enablePodAntiAffinity": BOOL, "topologyKey": STR, "nodeSelector": map_of(STR),
-            "nodeAffinity": ANY, "tolerations": arr(ANY),
-            "podAntiAffinityType": enum("preferred", "required"),
-            "additionalPodAntiAffinity": ANY, "additionalPodAffinity": ANY,
-        }),
-        "topologySpreadConstraints": arr(ANY),
-        "resources": RESOURCES,
-        "priorityClassName": STR,
-        "backup": ANY,                    # the deprecated in-tree barmanObjectStore lives here
-        "plugins": arr(obj({
-            "name": STR, "enabled": BOOL, "isWALArchiver": BOOL, "parameters": map_of(STR),
-        }, required=("name",))),
-        "monitoring": ANY,
-        "managed": ANY,
-        "enablePDB": BOOL,
-        "inheritedMetadata": obj({"labels": map_of(STR), "annotations": map_of(STR)}),
-        "logLevel": enum("error", "warning", "info", "debug", "trace"),
-        "env": arr(ANY), "envFrom": arr(ANY),
-        "seccompProfile": ANY, "podSecurityContext": ANY, "securityContext": ANY,
-        "probes": ANY,
-        "replicationSlots": ANY,
-        "replica": ANY,
-        "nodeMaintenanceWindow": obj({"inProgress": BOOL, "reusePVC": BOOL}),
-    }, required=("instances",)),
-    "status": ANY,
-}, required=("apiVersion", "kind", "metadata", "spec"))
-
-CNPG_POOLER = obj({
-    "apiVersion": STR, "kind": STR, "metadata": METADATA,
-    "spec": obj({
-        "cluster": LOCAL_REF,
-        "type": enum("rw", "ro", "r"),
-        "instances": INT,
-        "template": obj({
-            "metadata": obj({"name": STR, "labels": map_of(STR), "annotations": map_of(STR)}),
-            "spec": obj({"containers": arr(ANY)}, required=("containers",), open_=True),
-        }),
-        "pgbouncer": obj({
-            "poolMode": enum("session", "transaction"),
-            "parameters": PARAMS,
-            "pg_hba": arr(STR),
-            "paused": BOOL,
-            "image": STR,
-            "authQuery": STR, "authQuerySecret": LOCAL_REF,
-            "serverTLSSecret": LOCAL_REF, "serverCASecret": LOCAL_REF,
-            "clientTLSSecret": LOCAL_REF, "clientCASecret": LOCAL_REF,
-        }),
-        "deploymentStrategy": ANY,
-        "monitoring": ANY,
-        "serviceTemplate": ANY,
-        "serviceAccountName": STR,
-    }, required=("cluster", "pgbouncer")),
-    "status": ANY,
-}, required=("apiVersion", "kind", "metadata", "spec"))
-
-CNPG_SCHEDULED_BACKUP = obj({
-    "apiVersion": STR, "kind": STR, "metadata": METADATA,
-    "spec": obj({
-        "suspend": BOOL, "immediate": BOOL,
-        "schedule": STR,                  # six fields: seconds first
-        "cluster": LOCAL_REF,
-        "backupOwnerReference": enum("none", "self", "cluster"),
-        "target": enum("primary", "prefer-standby"),
-        "method": enum("barmanObjectStore", "volumeSnapshot", "plugin"),
-        "pluginConfiguration": obj({"name": STR, "parameters": map_of(STR)}, required=("name",)),
-        "online": BOOL, "onlineConfiguration": ANY,
-    }, required=("schedule", "cluster")),
-    "status": ANY,
-}, required=("apiVersion", "kind", "metadata", "spec"))
 
 BARMAN_OBJECT_STORE = obj({
     "apiVersion": STR, "kind": STR, "metadata": METADATA,
@@ -373,10 +218,6 @@ SCHEMAS = {
     ("core.spinkube.dev/v1alpha1", "SpinApp"): SPINAPP,
     ("core.spinkube.dev/v1alpha1", "SpinAppExecutor"): SPINAPP_EXECUTOR,
     ("http.keda.sh/v1alpha1", "HTTPScaledObject"): HTTP_SCALED_OBJECT,
-    ("keda.sh/v1alpha1", "ScaledObject"): SCALED_OBJECT,
-    ("postgresql.cnpg.io/v1", "Cluster"): CNPG_CLUSTER,
-    ("postgresql.cnpg.io/v1", "Pooler"): CNPG_POOLER,
-    ("postgresql.cnpg.io/v1", "ScheduledBackup"): CNPG_SCHEDULED_BACKUP,
     ("barmancloud.cnpg.io/v1", "ObjectStore"): BARMAN_OBJECT_STORE,
 }
 
