@@ -57,11 +57,11 @@ push:
 	cd $(SK_ROOT) && $(SK_DOCKER) build -f crates/pizza-db/Dockerfile -t "$(REGISTRY)/pizza-db:$(TAG)" . && $(SK_DOCKER) push "$(REGISTRY)/pizza-db:$(TAG)"
 	@echo "pushed $(REGISTRY)/pizza:$(TAG) and $(REGISTRY)/pizza-db:$(TAG)  (deploy with: make deploy ENV=<env> REGISTRY=$(REGISTRY) TAG=$(TAG))"
 
-# Read-only: renders what is checked out (CI's `migrations` check guards the migrations list).
+# Renders what is checked out; for dev, writes its git-ignored credentials first if missing.
 render: spinkube-env-ok spinkube-kubectl spinkube-dev-secrets
 	@set -e; $(SK_SET_DIR); test -n "$$dir"; $(SK_KUBECTL) kustomize "$$dir"
 
-# Deploys what is checked out: refuses (does not rewrite) a stale migrations list.
+# Deploys what is checked out (dev: after writing its credentials once).
 deploy: spinkube-env-ok spinkube-kubectl spinkube-dev-secrets
 	@set -e; $(SK_SET_DIR); test -n "$$dir"; k="$(SK_KUBECTL)"; ns="$(SK_NS)"; \
 	echo "== 1/3 namespace, SpinAppExecutor, config, secrets, policies, database, migration Job (everything but the SpinApps)"; \
