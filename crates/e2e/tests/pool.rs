@@ -7,7 +7,7 @@
 //! - Recycling: pooled connections the server closed for idleness
 //!   (`idle_session_timeout`) are replaced without a failed request.
 
-use pizza_e2e::{Resp, TestApp, prepare_database, serve};
+use pizza_e2e::{Resp, TestApp, client_address, prepare_database, serve};
 use postgres::{Client, NoTls};
 use serde_json::json;
 use testkit::{Host, Postgres};
@@ -89,7 +89,12 @@ fn a_menu_fleet_at_its_connection_limit_leaves_login_and_order_their_slots() {
     // Login and order keep their slots, during a burst of each.
     let logins = burst(people.len(), |c| {
         let (id, pw, _) = &people[c];
-        app.post("/api/login/", &json!({"id": id, "pw": pw}), None)
+        // Each from its own address, as members log in from their own devices.
+        app.post_from(
+            &client_address(),
+            "/api/login/",
+            &json!({"id": id, "pw": pw}),
+        )
     });
     assert!(
         logins.iter().all(|a| a.status == 200),
@@ -123,7 +128,11 @@ fn connections_closed_for_idleness_are_replaced_without_a_failed_request() {
             let (id, pw, token) = &people[c % people.len()];
             match c / people.len() {
                 0 => app.get("/api/menu/", None),
-                1 => app.post("/api/login/", &json!({"id": id, "pw": pw}), None),
+                1 => app.post_from(
+                    &client_address(),
+                    "/api/login/",
+                    &json!({"id": id, "pw": pw}),
+                ),
                 _ => app.post("/api/order/", &order, Some(token.as_str())),
             }
         })
