@@ -16,6 +16,13 @@ use spin_sdk::http::{IncomingRequest, Method, Response};
 /// The largest request body any endpoint accepts (64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// How much of an oversized body is still read, and thrown away, before the
+/// 413 (1 MiB). A gateway in front (SpinKube's) sends the whole body before it
+/// reads the answer; if the instance answered and its connection closed with
+/// body left unread, the gateway's write would fail and its client get 502.
+/// Bodies past this are cut off: their senders get whatever the gateway says.
+const DRAIN_LIMIT: u64 = 1024 * 1024;
+
 /// Headers whose values are credentials: `{:?}` of a request never shows them.
 const SECRET_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 
@@ -165,6 +172,9 @@ async fn accept(request: IncomingRequest, allowed: &[Method]) -> Result<Accepted
         .find(|(n, _)| n == "content-length")
         .and_then(|(_, v)| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
+        if declared.is_some_and(|len| len <= DRAIN_LIMIT) {
+            drain(request.into_body_stream(), 0).await;
+        }
         return Err(ApiError::payload_too_large(BODY_LIMIT));
     }
     let body = if method == Method::Get {
@@ -182,11 +192,26 @@ async fn read_body(request: IncomingRequest) -> Result<Vec<u8>, ApiError> {
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("unreadable body: {e:?}")))?;
         if body.len() + chunk.len() > BODY_LIMIT {
+            drain(stream, (body.len() + chunk.len()) as u64).await;
             return Err(ApiError::payload_too_large(BODY_LIMIT));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Reads and discards the rest of a body of which `read` bytes were read,
+/// until it ends or [`DRAIN_LIMIT`] bytes have been read in all.
+async fn drain<S, E>(mut stream: S, mut read: u64)
+where
+    S: futures::Stream<Item = Result<Vec<u8>, E>> + Unpin,
+{
+    while read <= DRAIN_LIMIT {
+        match stream.next().await {
+            Some(Ok(chunk)) => read += chunk.len() as u64,
+            _ => return,
+        }
+    }
 }
 
 /// The `Allow` header for the accepted methods (GET implies HEAD; OPTIONS is always allowed).

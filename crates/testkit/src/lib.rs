@@ -471,6 +471,16 @@ impl Host {
     /// `/.well-known/spin/health` answers 200 (60 s), panicking with the host's
     /// output otherwise.
     pub fn start(manifest: &Path, variables: &[(&str, &str)], env: &[(&str, &str)]) -> Host {
+        Host::try_start(manifest, variables, env).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Host::start`], with what kept the host from serving as the error
+    /// (its exit and output, as a pod that would not become ready).
+    pub fn try_start(
+        manifest: &Path,
+        variables: &[(&str, &str)],
+        env: &[(&str, &str)],
+    ) -> Result<Host, String> {
         let port = free_port();
         let mut cmd = host_command(&host_bin(), manifest, port, variables);
         // Error texts must not depend on the caller's backtrace settings
@@ -483,7 +493,7 @@ impl Host {
             .stderr(Stdio::piped());
         let mut child = cmd
             .spawn()
-            .unwrap_or_else(|e| panic!("failed to start {}: {e}", host_bin().display()));
+            .map_err(|e| format!("failed to start {}: {e}", host_bin().display()))?;
         let output = Arc::new(Mutex::new(Vec::new()));
         capture(child.stdout.take().unwrap(), output.clone());
         capture(child.stderr.take().unwrap(), output.clone());
@@ -497,20 +507,23 @@ impl Host {
         loop {
             if let Ok(Some(status)) = host.child.try_wait() {
                 std::thread::sleep(Duration::from_millis(200));
-                panic!("spin-host exited early ({status}):\n{}", host.output());
+                return Err(format!(
+                    "spin-host exited early ({status}):\n{}",
+                    host.output()
+                ));
             }
             let ok = agent
                 .get(format!("{}/.well-known/spin/health", host.base_url()))
                 .call()
                 .is_ok_and(|r| r.status() == 200);
             if ok {
-                return host;
+                return Ok(host);
             }
             if Instant::now() > deadline {
-                panic!(
+                return Err(format!(
                     "spin-host did not become healthy within 60s:\n{}",
                     host.output()
-                );
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
