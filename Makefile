@@ -17,7 +17,7 @@ APP_WASM := $(shell sed -n 's/.*--release -p \([a-z0-9-]*\)".*/\1/p' spin.toml |
 TEST_WASM := e2e-chain-proxy $(shell sed -n 's/^name = "\(.*\)"/\1/p' crates/spin-host/fixtures/*/Cargo.toml)
 HOST := target/release/spin-host
 
-.PHONY: up db down deps first-build-notice build build-wasm build-native lint fuzz-deps fuzz pgbouncer test unit-test e2e-test clean
+.PHONY: up db down deps first-build-notice build build-wasm build-native lint fuzz-deps fuzz pgbouncer nginx test unit-test e2e-test clean
 
 ## Toolchain and system packages the project needs (idempotent).
 deps:
@@ -82,11 +82,21 @@ fuzz: deps fuzz-deps
 pgbouncer:
 	@bash scripts/pgbouncer.sh >/dev/null
 
+## Debian's nginx into target/tools: the gateway of SpinKube in a box (crates/spinkube-box).
+nginx:
+	@bash scripts/nginx.sh >/dev/null
+
+## The e2e suites that also run through SpinKube in a box: the dev overlay rendered by
+## kubectl, one spin-host per SpinApp as the operator would start it, nginx from its routes.
+BOX_SUITES := menu order login hostile contract
+
 ## Everything CI runs.
-test: deps lint fuzz-deps pgbouncer
+test: deps lint fuzz-deps pgbouncer nginx
 	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
 	$(CARGO) build --release -p spin-host -p pizza-db -p pizza-bench
-	$(CARGO) test --release -p pizza -p pizza-db -p testkit -p spin-host -p pizza-e2e
+	$(CARGO) test --release -p pizza -p pizza-db -p testkit -p spin-host -p spinkube-box -p pizza-e2e
+	bash spinkube/scripts/create-secrets.sh dev >/dev/null
+	PIZZA_E2E_SPINKUBE=spinkube/overlays/dev $(CARGO) test --release -p pizza-e2e $(addprefix --test ,$(BOX_SUITES))
 	bash spinkube/ci/check.sh
 	$(MAKE) --no-print-directory bench-smoke
 

@@ -4,6 +4,7 @@
 //! database directly only to check what the HTTP answers cannot show.
 
 use serde_json::Value;
+use spinkube_box::SpinKubeBox;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use testkit::{Host, PgBouncer, Postgres};
@@ -11,7 +12,7 @@ use testkit::{Host, PgBouncer, Postgres};
 pub mod django;
 pub mod tokens;
 
-/// The JWT secret the test app runs with (tests forge tokens with it).
+/// The JWT secret [`serve`] gives the app (tests forge tokens with it).
 pub const JWT_SECRET: &str = "e2e-secret-0123456789-abcdefghij-0123456789";
 
 /// Passwords of the service roles in the test cluster.
@@ -31,10 +32,16 @@ pub struct TestApp {
     pub db: String,
     /// Superuser URL of the database.
     pub admin_url: String,
+    /// The key the app signs tokens with (tests forge tokens with it).
+    pub jwt_secret: String,
+    /// Whether the app runs with `django_coexistence` (it then writes
+    /// Django's password format).
+    pub django_coexistence: bool,
 }
 
-/// The processes behind the shared app, stopped when the test binary exits.
-static RUNNING: Mutex<Option<(Host, Postgres)>> = Mutex::new(None);
+/// The processes behind the shared app (one host and its cluster, or a
+/// SpinKube box), stopped when the test binary exits.
+static RUNNING: Mutex<Option<Box<dyn std::any::Any + Send>>> = Mutex::new(None);
 static APP: OnceLock<TestApp> = OnceLock::new();
 
 extern "C" fn stop_running() {
@@ -43,15 +50,56 @@ extern "C" fn stop_running() {
     }
 }
 
-/// The app shared by every test of this binary, started on first use.
+/// The overlay named by `PIZZA_E2E_SPINKUBE` (a path from the workspace
+/// root, e.g. `spinkube/overlays/dev`), when the suite runs through
+/// SpinKube in a box instead of one host.
+pub fn spinkube_overlay() -> Option<PathBuf> {
+    std::env::var_os("PIZZA_E2E_SPINKUBE").map(|o| testkit::workspace_root().join(o))
+}
+
+/// Whether the suite runs through SpinKube in a box (`PIZZA_E2E_SPINKUBE`).
+pub fn through_spinkube() -> bool {
+    spinkube_overlay().is_some()
+}
+
+/// The app shared by every test of this binary, started on first use:
+/// one host on a fresh cluster, or with `PIZZA_E2E_SPINKUBE` the overlay's
+/// SpinApps behind its routes, migrated by its Job and then seeded as the
+/// deployment guide says.
 pub fn app() -> &'static TestApp {
     APP.get_or_init(|| {
-        let pg = Postgres::start();
-        let app_db = "pizza";
-        pg.create_database(app_db);
-        prepare_database(&pg.superuser_url(app_db), true);
-        let (host, app) = serve(&pg, app_db, &[]);
-        *RUNNING.lock().unwrap() = Some((host, pg));
+        let (running, app) = match spinkube_overlay() {
+            Some(overlay) => {
+                let sk = SpinKubeBox::start(&overlay)
+                    .unwrap_or_else(|e| panic!("SpinKube in a box ({}): {e}", overlay.display()));
+                let mut client = postgres::Client::connect(&sk.admin_url(), postgres::NoTls)
+                    .expect("connect as admin");
+                pizza_db::seed(&mut client, &data_dir()).expect("seed");
+                let jwt_secret = sk
+                    .pod_variable("login", "jwt_secret")
+                    .expect("the login SpinApp's jwt_secret");
+                let django_coexistence =
+                    sk.pod_variable("login", "django_coexistence").as_deref() == Some("true");
+                let app = TestApp {
+                    django_coexistence,
+                    base_url: sk.base_url(),
+                    db_host: sk.database.pg.host_port(),
+                    db: sk.database.name.clone(),
+                    admin_url: sk.admin_url(),
+                    jwt_secret,
+                };
+                (Box::new(sk) as Box<dyn std::any::Any + Send>, app)
+            }
+            None => {
+                let pg = Postgres::start();
+                let app_db = "pizza";
+                pg.create_database(app_db);
+                prepare_database(&pg.superuser_url(app_db), true);
+                let (host, app) = serve(&pg, app_db, &[]);
+                (Box::new((host, pg)) as Box<dyn std::any::Any + Send>, app)
+            }
+        };
+        *RUNNING.lock().unwrap() = Some(running);
         // SAFETY: registering a plain extern "C" function with atexit.
         unsafe { libc::atexit(stop_running) };
         app
@@ -113,6 +161,10 @@ pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, Test
         db_host: db_host.clone(),
         db: db.to_owned(),
         admin_url: pg.superuser_url(db),
+        jwt_secret: JWT_SECRET.to_owned(),
+        django_coexistence: vars
+            .iter()
+            .any(|(k, v)| *k == "django_coexistence" && *v == "true"),
     };
     (host, app)
 }

@@ -2,7 +2,7 @@
 //! is a clear 400 that names it, never a 500.
 
 use pizza_e2e::tokens::{hs256, now};
-use pizza_e2e::{JWT_SECRET, app, unique_id};
+use pizza_e2e::{app, unique_id};
 use serde_json::json;
 
 /// Asserts a 400 whose detail names `field`.
@@ -81,7 +81,7 @@ fn signed(member: &str, iat: Option<u64>, exp: u64) -> String {
     if let Some(iat) = iat {
         claims["iat"] = json!(iat);
     }
-    hs256(&claims.to_string(), JWT_SECRET)
+    hs256(&claims.to_string(), &app().jwt_secret)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! time zone PostgreSQL does not know.
 
 use pizza_e2e::tokens::{alg_none, hs256, now};
-use pizza_e2e::{JWT_SECRET, Resp, TestApp, app, try_psql};
+use pizza_e2e::{Resp, TestApp, app, try_psql};
 use serde_json::{Value, json};
 
 const GREEK: &str = "The Greek Pizza";
@@ -346,7 +346,7 @@ fn missing_forged_and_expired_tokens_are_401() {
         &claims(t, t + 3600),
         "another-secret-0123456789-abcdefghij-01",
     );
-    let expired = hs256(&claims(t - 7200, t - 3600), JWT_SECRET);
+    let expired = hs256(&claims(t - 7200, t - 3600), &app().jwt_secret);
     let unsigned = alg_none(&claims(t, t + 3600));
     for token in [
         forged.as_str(),
@@ -376,7 +376,7 @@ fn missing_forged_and_expired_tokens_are_401() {
     app().get("/api/order/myorder/", None).assert_error(401);
     assert_eq!(orders_of(&member), 0);
     // A well-signed token made outside the login service works like Django's did.
-    let good = hs256(&claims(t, t + 3600), JWT_SECRET);
+    let good = hs256(&claims(t, t + 3600), &app().jwt_secret);
     assert_eq!(
         place(app(), &good, &greek_and_pepperoni(), None).status,
         201
