@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{Database, migrations_dir};
+use common::{Database, migration_count, migrations_dir};
 use postgres::{Client, NoTls};
 
 /// The Job's environment: three passwords and three connection limits.
@@ -102,16 +102,7 @@ fn deploy_twice_is_idempotent_and_the_roles_log_in_with_their_limits() {
     let env = job_env(PASSWORDS, ["7", "8", "9"]);
 
     let first = deploy_ok(&db, &env);
-    let migrations = std::fs::read_dir(migrations_dir())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "sql")
-        })
-        .count();
+    let migrations = migration_count();
     assert_eq!(
         first
             .lines()

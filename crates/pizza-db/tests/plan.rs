@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{DJANGO_SCHEMA, Database, migrations_dir};
+use common::{DJANGO_SCHEMA, Database, migration_count, migrations_dir};
 use pizza_db::{Change, RowCounts};
 
 /// Everything a plan could touch, one item per line: whether `schema_migrations` exists,
@@ -57,19 +57,6 @@ fn plan_output(db: &Database, dir: &Path) -> String {
         "--dir",
         dir.to_str().expect("UTF-8 path"),
     ])
-}
-
-fn migration_count() -> usize {
-    std::fs::read_dir(migrations_dir())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "sql")
-        })
-        .count()
 }
 
 #[test]

@@ -91,3 +91,17 @@ impl Database {
 pub fn migrations_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../migrations")
 }
+
+/// How many migrations the repository has (`migrations/*.sql`).
+pub fn migration_count() -> usize {
+    std::fs::read_dir(migrations_dir())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sql")
+        })
+        .count()
+}
