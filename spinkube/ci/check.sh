@@ -5,7 +5,10 @@
 # falls back to `pip install --target` (or apt-get python3-venv as root) where venv is missing.
 # The schema packages of the CloudNativePG, Gateway API and KEDA kinds come from npm
 # (ci/models/package-lock.json, installed into .venv/node).
-# Prints one line per check and ends with "N passed, M failed"; exit 1 if any failed.
+# The checks are pytest tests (ci/test_*.py; ci/conftest.py renders the overlays once):
+# pytest prints a dot per test, the problems of any that failed, the connection budget,
+# and ends with "N passed" (or "N failed, M passed"); exit 1 if any failed. Extra
+# arguments go to pytest (e.g. `check.sh -k routes`, `check.sh -v`).
 # `check.sh --run SCRIPT.py ARGS...` runs a script with the same tools instead.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,7 +65,7 @@ if [ "${1:-}" = "--run" ]; then
   exec "${RUN[@]}" "$@"
 fi
 # The custom resources' schema packages (npm, pinned by ci/models/package-lock.json) in
-# $VENV/node. Without node/npm, or offline, checks.py fails that one check and says why.
+# $VENV/node. Without node/npm, or offline, the tests that need them fail and say why.
 NODE_DIR="$VENV/node"
 NODE_LOCK="$HERE/models/package-lock.json"
 node_want="$(sha256sum "$NODE_LOCK" | cut -d' ' -f1)"
@@ -79,4 +82,6 @@ fi
 export SPINKUBE_NODE_MODULES="$NODE_DIR/node_modules"
 # The dev overlay reads generated, git-ignored credentials: create them as a deploy would.
 bash "$SPINKUBE/scripts/create-secrets.sh" dev >/dev/null
-exec "${RUN[@]}" "$HERE/checks.py"
+# No cache or bytecode files in the tree: no .pytest_cache (-p no:cacheprovider), no __pycache__.
+export PYTHONDONTWRITEBYTECODE=1
+exec "${RUN[@]}" -m pytest "$HERE" -q -p no:cacheprovider "$@"

@@ -1,8 +1,8 @@
 // Validates custom resources against the maintained @kubernetes-models packages pinned in
 // package-lock.json: their JSON schemas, generated from each project's CRDs / Go API (field
 // types, enums, formats, required fields). They accept unknown fields (a structural CRD
-// prunes them, and kubectl apply's strict field validation refuses them); the checks in
-// checks.py read every field that matters.
+// prunes them, and kubectl apply's strict field validation refuses them); the check_*
+// functions of the tests in spinkube/ci read every field that matters.
 //   postgresql.cnpg.io          @kubernetes-models/cloudnative-pg  (Cluster, Pooler, ScheduledBackup, ...)
 //   gateway.networking.k8s.io   @kubernetes-models/gateway-api     (HTTPRoute, ReferenceGrant, ...)
 //   keda.sh                     @kubernetes-models/keda            (ScaledObject, ...; no http.keda.sh)
@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-// The one table of which API group a package covers; checks.py reads it from this file.
+// The one table of which API group a package covers; ci/validators.py reads it from this file.
 export const PACKAGES = {
   "postgresql.cnpg.io": "@kubernetes-models/cloudnative-pg",
   "gateway.networking.k8s.io": "@kubernetes-models/gateway-api",

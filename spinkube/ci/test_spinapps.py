@@ -1,0 +1,380 @@
+"""The SpinApps: what spin-operator's webhooks refuse (cross-object rules: the executor in
+the SpinApp's namespace, replicas vs enableAutoscaling, invocationLimits within the
+resources), the project's conventions (executor, one image, resources, tags), cheap probes,
+the components against spin.toml, the variables each SpinApp provides, and no
+`*.spin.internal` chaining across SpinApps."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gateway import route_path
+from manifests import (ENVS, EXECUTOR, NOT_DEPLOYED, Ctx, find_obj, mutated, namespace_of, no_errors, quantity,
+                       ref_target, spinapp, spinapps)
+
+RUNTIME_CLASS = "wasmtime-spin-v2"   # spin-operator's RuntimeClass for the Spin shim
+# Spin's HTTP trigger answers this itself (crates/trigger-http/src/server.rs, WELL_KNOWN
+# "health"): no component, no database. Readiness and liveness both use it, so a database
+# blip neither takes pods out of their Services nor holds node drains on unready pods.
+SPIN_HEALTH_PATH = "/.well-known/spin/health"
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*-[0-9a-f]{7,40}$")          # {branch}-{shortsha}
+SEMVER_RE = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+CHAIN_RE = re.compile(r"^[a-z*]+://([^/:]+)\.spin\.internal(:\d+)?(/.*)?$")
+
+
+def check_operator_webhooks(ctx: Ctx, envs=ENVS) -> list[str]:
+    """What spin-operator's validating webhooks refuse (internal/webhook/
+    spinapp_validating.go, spinappexecutor_validating.go), on the rendered objects:
+    - a SpinApp's spec.executor must name a SpinAppExecutor in the SpinApp's own namespace
+      (the webhook and the controller look it up there only);
+    - replicas must not be set (non-zero) with enableAutoscaling, and must be >= 1 without;
+    - deploymentAnnotations/podAnnotations only with an executor that has createDeployment;
+    - invocationLimits.memory must be a quantity no larger than the memory limit (the
+      request where there is no limit; unchecked where neither is set).
+    The executor webhook's one rule (exactly one of runtimeClassName and spinImage) is part
+    of its JSON Schema (schemas/spinappexecutor.core.spinkube.dev.json, a oneOf)."""
+    errs = []
+    for env in envs:
+        executors = {(namespace_of(x), x["metadata"]["name"]): x for x in ctx.objs(env, "SpinAppExecutor")}
+        for a in spinapps(ctx, env):
+            s, ns = a.get("spec", {}), namespace_of(a)
+            where = f"{env}: SpinApp/{a['metadata']['name']}"
+            executor = executors.get((ns, s.get("executor")))
+            if not s.get("executor"):
+                errs.append(f"{where}: spec.executor must be set")
+            elif executor is None:
+                elsewhere = sorted(n for n, x in executors if x == s["executor"])
+                errs.append(f"{where}: spec.executor {s['executor']!r}: no SpinAppExecutor of that name in namespace "
+                            f"{ns} (the operator looks only there)" + (f"; found in {elsewhere}" if elsewhere else ""))
+            replicas = s.get("replicas") or 0
+            if s.get("enableAutoscaling") and replicas != 0:
+                errs.append(f"{where}: replicas cannot be set when autoscaling is enabled")
+            if not s.get("enableAutoscaling") and replicas < 1:
+                errs.append(f"{where}: replicas must be > 0 without enableAutoscaling")
+            if executor is not None and not executor.get("spec", {}).get("createDeployment"):
+                for key in ("deploymentAnnotations", "podAnnotations"):
+                    if s.get(key):
+                        errs.append(f"{where}: {key} cannot be set when the executor does not create Deployments")
+            limit = (s.get("invocationLimits") or {}).get("memory")
+            if limit is not None:
+                inv = quantity(limit)
+                res = s.get("resources") or {}
+                bound, what = next(((v, part[:-1]) for part in ("limits", "requests")
+                                    for v in [(res.get(part) or {}).get("memory")] if v is not None), (None, ""))
+                if inv is None:
+                    errs.append(f"{where}: invocationLimits.memory {limit!r} is not a memory quantity (e.g. 128Mi)")
+                elif bound is not None and quantity(bound) is not None and inv > quantity(bound):
+                    errs.append(f"{where}: invocationLimits.memory {limit} is greater than the memory {what} {bound}")
+    return errs
+
+
+def check_spinapps(ctx: Ctx, envs=ENVS) -> list[str]:
+    """Executor, one image, resources, invocation limits, labels, image tags."""
+    errs = []
+    for env in envs:
+        apps = spinapps(ctx, env)
+        for ns in sorted({namespace_of(a) for a in apps}):
+            x = next((x for x in ctx.objs(env, "SpinAppExecutor")
+                      if x["metadata"]["name"] == EXECUTOR and namespace_of(x) == ns), None)
+            dc = ((x or {}).get("spec") or {}).get("deploymentConfig") or {}
+            if x is None:
+                errs.append(f"{env}: no SpinAppExecutor {EXECUTOR} rendered in namespace {ns}")
+            elif not (x["spec"].get("createDeployment") and dc.get("runtimeClassName") == RUNTIME_CLASS
+                      and dc.get("installDefaultCACerts") is True):
+                errs.append(f"{env}: SpinAppExecutor {EXECUTOR} needs createDeployment: true, runtimeClassName "
+                            f"{RUNTIME_CLASS} and installDefaultCACerts: true (CA bundle for TLS to PostgreSQL)")
+        if sorted(a["metadata"]["name"] for a in apps) != ["login", "menu", "order"]:
+            errs.append(f"{env}: expected SpinApps login, menu, order; got {[a['metadata']['name'] for a in apps]}")
+        images = {a["spec"].get("image") for a in apps}
+        if len(images) > 1:
+            errs.append(f"{env}: SpinApps run different images {sorted(map(str, images))}; one artifact expected")
+        for a in apps:
+            n, s = a["metadata"]["name"], a["spec"]
+            where = f"{env}: SpinApp/{n}"
+            if s.get("executor") != EXECUTOR:
+                errs.append(f"{where}: executor must be {EXECUTOR}")
+            res = s.get("resources") or {}
+            for part in ("requests", "limits"):
+                for r in ("cpu", "memory"):
+                    if r not in (res.get(part) or {}):
+                        errs.append(f"{where}: resources.{part}.{r} missing")
+            if not s.get("invocationLimits"):
+                errs.append(f"{where}: invocationLimits missing")
+            labels = s.get("podLabels") or {}
+            if labels.get("pizza.shop/role") != "app" or labels.get("pizza.shop/service") != n:
+                errs.append(f"{where}: podLabels need pizza.shop/role=app and pizza.shop/service={n}")
+            if not s.get("enableAutoscaling"):
+                errs.append(f"{where}: enableAutoscaling must be true (KEDA or the HPA owns replicas)")
+            tag = str(s.get("image", "")).rsplit(":", 1)[-1] if ":" in str(s.get("image", "")).rsplit("/", 1)[-1] else ""
+            if env == "prod" and not SEMVER_RE.match(tag):
+                errs.append(f"{where}: prod image tag {tag!r} must be SemVer")
+            elif not (TAG_RE.match(tag) or SEMVER_RE.match(tag)):
+                errs.append(f"{where}: image tag {tag!r} is neither {{branch}}-{{shortsha}} nor SemVer")
+    return errs
+
+
+def _probe_problem(ctx: Ctx, app: dict, path: str | None) -> str | None:
+    """Why a probe on `path` is not cheap for SpinApp `app`, or None: Spin's built-in health
+    path is; a route is only if the SpinApp runs its component and that component can reach
+    nothing (no allowed_outbound_hosts, no variables: a database check is not a probe)."""
+    if path == SPIN_HEALTH_PATH:
+        return None
+    served_by = [c for r, c in ctx.spin.routes if r is not None and route_path(r) == path]
+    if not served_by or served_by[0] not in (app["spec"].get("components") or []):
+        return f"{path} is served by {served_by or 'no component'}, which the SpinApp does not run"
+    comp = ctx.spin.components.get(served_by[0], {})
+    if comp.get("allowed_outbound_hosts") or comp.get("variables"):
+        return (f"{path} ({served_by[0]}) reaches out ({', '.join(comp.get('allowed_outbound_hosts') or ['variables'])}): "
+                "a database blip would make every pod unready and hold node drains")
+    return None
+
+
+def check_probes(ctx: Ctx, envs=ENVS) -> list[str]:
+    """Readiness and liveness are cheap: Spin's /.well-known/spin/health (or a route whose
+    component reaches nothing), never a database check, so a short database outage leaves
+    every pod Ready (the app answers 503 with Retry-After meanwhile) and node drains are not
+    held. The per-service database check stays deployed for monitoring: each SpinApp runs
+    the component behind GET /api/<service>/healthz."""
+    errs = []
+    for env in envs:
+        for a in spinapps(ctx, env):
+            n, checks = a["metadata"]["name"], a["spec"].get("checks") or {}
+            where = f"{env}: SpinApp/{n}"
+            for kind in ("readiness", "liveness"):
+                path = ((checks.get(kind) or {}).get("httpGet") or {}).get("path")
+                if not path:
+                    errs.append(f"{where}: no {kind} probe (httpGet path)")
+                    continue
+                prob = _probe_problem(ctx, a, path)
+                if prob:
+                    errs.append(f"{where}: {kind}: {prob}")
+            monitor = f"/api/{n}/healthz"
+            served_by = [c for r, c in ctx.spin.routes if r == monitor]
+            if not served_by or served_by[0] not in (a["spec"].get("components") or []):
+                errs.append(f"{where}: the database check {monitor} (for monitoring) is not served by this SpinApp")
+    return errs
+
+
+def check_components(ctx: Ctx, envs=ENVS) -> list[str]:
+    """Every component a SpinApp names is in spin.toml, and each component of spin.toml runs
+    in exactly one SpinApp of the overlay (NOT_DEPLOYED ones in none)."""
+    errs = []
+    for env in envs:
+        deployed: dict[str, list] = {}
+        for a in spinapps(ctx, env):
+            for c in a["spec"].get("components") or []:
+                if c not in ctx.spin.components:
+                    errs.append(f"{env}: SpinApp/{a['metadata']['name']} names component {c!r}, not in spin.toml")
+                deployed.setdefault(c, []).append(a["metadata"]["name"])
+        for c in ctx.spin.components:
+            where = deployed.get(c, [])
+            if c in NOT_DEPLOYED:
+                if where:
+                    errs.append(f"{env}: component {c} is meant to stay undeployed ({NOT_DEPLOYED[c]}) but runs in {where}")
+            elif len(where) != 1:
+                errs.append(f"{env}: component {c} runs in {len(where)} SpinApps {where}; expected exactly one")
+    return errs
+
+
+def check_variables(ctx: Ctx, envs=ENVS) -> list[str]:
+    """Every variable a selected component needs is provided; required app variables too.
+
+    Spin keeps every app-level variable when a SpinApp selects components, and refuses to
+    start while a `required` variable has no value - even one that no selected component
+    uses. Secret variables a selected component reads must come from a Secret.
+    """
+    errs = []
+    app_vars = ctx.spin.variables
+    for env in envs:
+        for a in spinapps(ctx, env):
+            where = f"{env}: SpinApp/{a['metadata']['name']}"
+            provided = {}
+            for v in a["spec"].get("variables") or []:
+                if v["name"] in provided:
+                    errs.append(f"{where}: variable {v['name']} set twice")
+                provided[v["name"]] = v
+                if v["name"] not in app_vars:
+                    errs.append(f"{where}: variable {v['name']!r} is not declared in spin.toml")
+                if ("value" in v) == ("valueFrom" in v):
+                    errs.append(f"{where}: variable {v['name']} needs exactly one of value/valueFrom")
+                vf = v.get("valueFrom") or {}
+                for key, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
+                    if key in vf:
+                        prob = ref_target(ctx, env, kind, vf[key].get("name", ""), vf[key].get("key", ""))
+                        if prob:
+                            errs.append(f"{where}: variable {v['name']}: {prob}")
+            needed = set()
+            for c in a["spec"].get("components") or []:
+                for var in ctx.spin.needed_variables(c):
+                    needed.add(var)
+                    if var not in app_vars:
+                        errs.append(f"{where}: component {c} uses undeclared app variable {var}")
+                    elif var not in provided:
+                        errs.append(f"{where}: component {c} needs variable {var}, not provided")
+                    elif app_vars[var].get("secret") and "secretKeyRef" not in (provided[var].get("valueFrom") or {}):
+                        errs.append(f"{where}: secret variable {var} (used by {c}) must come from a Secret")
+            for var in sorted(ctx.spin.required_variables() - set(provided)):
+                errs.append(f"{where}: required app variable {var} not provided (Spin will not start)")
+    return errs
+
+
+def check_chaining(ctx: Ctx, envs=ENVS) -> list[str]:
+    """No `*.spin.internal` chaining to a component outside the caller's SpinApp
+    (spin-operator#357: selective deployment cannot chain across SpinApps)."""
+    errs = []
+    for env in envs:
+        for a in spinapps(ctx, env):
+            comps = set(a["spec"].get("components") or [])
+            for c in comps:
+                for host in ctx.spin.components.get(c, {}).get("allowed_outbound_hosts") or []:
+                    m = CHAIN_RE.match(host)
+                    if not m:
+                        continue
+                    target = m.group(1)
+                    if target == "*" or "{{" in target:
+                        errs.append(f"{env}: {c} in SpinApp/{a['metadata']['name']} uses wildcard/templated chaining {host}")
+                    elif target not in comps:
+                        errs.append(f"{env}: {c} chains to {target}, which SpinApp/{a['metadata']['name']} does not run")
+    return errs
+
+
+# =========================================================================== the rendered SpinApps
+@pytest.mark.parametrize("env", ENVS)
+def test_nothing_spin_operators_webhooks_refuse(ctx, env):
+    no_errors(check_operator_webhooks(ctx, [env]))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_spinapp_conventions(ctx, env):
+    """The containerd-shim-spin executor in each namespace, one image, resources, invocation
+    limits, pod labels, autoscaling, tag format."""
+    no_errors(check_spinapps(ctx, [env]))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_probes_are_cheap_and_the_database_check_stays_for_monitoring(ctx, env):
+    no_errors(check_probes(ctx, [env]))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_components_exist_in_spin_toml_and_each_runs_once(ctx, env):
+    no_errors(check_components(ctx, [env]))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_each_spinapp_provides_the_variables_its_components_need(ctx, env):
+    no_errors(check_variables(ctx, [env]))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_no_chaining_across_spinapps(ctx, env):
+    no_errors(check_chaining(ctx, [env]))
+
+
+# =========================================================================== planted faults
+def test_webhook_check_catches_an_executor_missing_from_a_spinapps_namespace(ctx):
+    def f(c):
+        c.rendered["stg"] = [o for o in c.rendered["stg"] if o["kind"] != "SpinAppExecutor"]
+        for o in c.rendered["prod"]:
+            if o["kind"] == "SpinAppExecutor":
+                o["metadata"]["namespace"] = "default"       # where the docs used to put it
+        spinapp(c, "dev", "menu")["spec"]["executor"] = "containerd-shim-spin-v2"
+    errs = check_operator_webhooks(mutated(ctx, f))
+    assert len(errs) >= 7 and all("spec.executor" in e for e in errs), errs
+
+
+def test_webhook_check_catches_replicas_with_enable_autoscaling_and_none_without(ctx):
+    def f(c):
+        spinapp(c, "dev", "login")["spec"]["replicas"] = 2
+        s = spinapp(c, "stg", "order")["spec"]
+        s["enableAutoscaling"] = False
+        s.pop("replicas", None)
+    errs = check_operator_webhooks(mutated(ctx, f))
+    assert len(errs) >= 2 and all("replicas" in e for e in errs), errs
+
+
+def test_webhook_check_catches_invocation_memory_past_the_memory_limit_or_request_or_no_quantity(ctx):
+    def f(c):
+        spinapp(c, "prod", "login")["spec"]["invocationLimits"]["memory"] = "300Mi"     # limit 256Mi
+        spinapp(c, "prod", "menu")["spec"]["invocationLimits"]["memory"] = "lots"
+        s = spinapp(c, "stg", "menu")["spec"]
+        s["resources"]["limits"].pop("memory")
+        s["invocationLimits"]["memory"] = "1Gi"                                     # > the request
+    errs = check_operator_webhooks(mutated(ctx, f))
+    assert len(errs) >= 3 and all("invocationLimits.memory" in e for e in errs), errs
+
+
+def test_webhook_check_catches_pod_annotations_with_an_executor_that_creates_no_deployment(ctx):
+    def f(c):
+        find_obj(c, "dev", "SpinAppExecutor", EXECUTOR)["spec"]["createDeployment"] = False
+        spinapp(c, "dev", "order")["spec"]["podAnnotations"] = {"a": "b"}
+    errs = check_operator_webhooks(mutated(ctx, f))
+    assert any("podAnnotations" in e for e in errs), errs
+
+
+def test_spinapp_check_catches_an_executor_without_the_ca_bundle_and_none_in_a_namespace(ctx):
+    def f(c):
+        find_obj(c, "prod", "SpinAppExecutor", EXECUTOR)["spec"]["deploymentConfig"]["installDefaultCACerts"] = False
+        c.rendered["stg"] = [o for o in c.rendered["stg"] if o["kind"] != "SpinAppExecutor"]
+    errs = check_spinapps(mutated(ctx, f))
+    assert len(errs) >= 2, errs
+
+
+def test_spinapp_check_catches_a_prod_tag_that_is_not_semver(ctx):
+    def f(c):
+        for a in c.rendered["prod"]:
+            if a["kind"] == "SpinApp":
+                a["spec"]["image"] = "ghcr.io/pizza-shop/pizza:latest"
+    errs = check_spinapps(mutated(ctx, f))
+    assert any("prod" in e and "SemVer" in e for e in errs), errs
+
+
+def test_probe_check_catches_a_database_readiness_check_a_liveness_route_that_reaches_out_and_no_monitoring(ctx):
+    def f(c):
+        spinapp(c, "prod", "login")["spec"]["checks"]["readiness"]["httpGet"]["path"] = "/api/login/healthz"
+        spinapp(c, "dev", "order")["spec"]["checks"]["liveness"]["httpGet"]["path"] = "/api/menu/"
+        spinapp(c, "stg", "menu")["spec"]["components"].remove("menu-healthz")
+    errs = check_probes(mutated(ctx, f))
+    assert (any("prod: SpinApp/login: readiness" in e and "database blip" in e for e in errs)
+            and any("dev: SpinApp/order: liveness" in e for e in errs)
+            and any("stg: SpinApp/menu" in e and "monitoring" in e for e in errs)), errs
+
+
+def test_component_check_catches_a_component_missing_from_spin_toml(ctx):
+    errs = check_components(mutated(ctx, lambda c: spinapp(c, "stg", "menu")["spec"]["components"].append("menu-lst")))
+    assert any("menu-lst" in e and "not in spin.toml" in e for e in errs), errs
+
+
+def test_variable_check_catches_a_missing_required_app_variable(ctx):
+    def f(c):
+        m = spinapp(c, "prod", "menu")["spec"]
+        m["variables"] = [v for v in m["variables"] if v["name"] != "jwt_secret"]
+    errs = check_variables(mutated(ctx, f))
+    assert any("prod: SpinApp/menu" in e and "jwt_secret" in e for e in errs), errs
+
+
+def test_variable_check_catches_a_secret_variable_given_as_a_literal(ctx):
+    def f(c):
+        for v in spinapp(c, "dev", "login")["spec"]["variables"]:
+            if v["name"] == "jwt_secret":
+                v.pop("valueFrom")
+                v["value"] = "hunter2"
+    errs = check_variables(mutated(ctx, f))
+    assert any("dev: SpinApp/login" in e and "jwt_secret" in e and "Secret" in e for e in errs), errs
+
+
+def test_variable_check_catches_a_component_variable_not_provided(ctx):
+    def f(c):
+        o = spinapp(c, "stg", "order")["spec"]
+        o["variables"] = [v for v in o["variables"] if v["name"] != "shop_timezone"]
+    errs = check_variables(mutated(ctx, f))
+    assert any("stg: SpinApp/order" in e and "shop_timezone" in e for e in errs), errs
+
+
+def test_chaining_check_catches_a_spin_internal_call_across_spinapps(ctx):
+    def f(c):
+        c.spin.components["order-create"] = dict(c.spin.components["order-create"])
+        c.spin.components["order-create"]["allowed_outbound_hosts"] = ["http://login-verify.spin.internal"]
+    errs = check_chaining(mutated(ctx, f))
+    assert any("order-create chains to login-verify" in e for e in errs), errs
