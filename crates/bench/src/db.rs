@@ -30,11 +30,10 @@ impl Database {
         let pg = Postgres::start_with(&["fsync=off", "timezone=Etc/UTC", "max_connections=400"]);
         pg.create_database(DB);
         let mut client = postgres::Client::connect(&pg.superuser_url(DB), postgres::NoTls)?;
-        pizza_db::migrate(&mut client, &root.join("migrations"))?;
+        // As the migration Job and make up: migrations, then the roles (64 connections each).
+        pizza_db::Deployment::with_passwords(&root.join("migrations"), &ROLE_PASSWORDS, 64)?
+            .run(&mut client, || {})?;
         pizza_db::seed(&mut client, data_dir)?;
-        for (role, pw) in ROLE_PASSWORDS {
-            pizza_db::set_role_password(&mut client, role, pw)?;
-        }
         Ok(Database { pg })
     }
 

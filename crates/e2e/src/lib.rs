@@ -106,16 +106,21 @@ pub fn app() -> &'static TestApp {
     })
 }
 
-/// Migrates (and optionally seeds) a database and gives the service roles their passwords.
+/// Prepares a database as the migration Job and `make up` do (`pizza-db deploy`:
+/// the migrations, then each service role's LOGIN, password and connection limit
+/// of 64), and optionally seeds it.
 pub fn prepare_database(admin_url: &str, seed: bool) {
     let mut client =
         postgres::Client::connect(admin_url, postgres::NoTls).expect("connect as admin");
-    pizza_db::migrate(&mut client, &testkit::workspace_root().join("migrations")).expect("migrate");
+    let deployment = pizza_db::Deployment::with_passwords(
+        &testkit::workspace_root().join("migrations"),
+        &ROLE_PASSWORDS,
+        64,
+    )
+    .expect("deploy settings");
+    deployment.run(&mut client, || {}).expect("deploy");
     if seed {
         pizza_db::seed(&mut client, &data_dir()).expect("seed");
-    }
-    for (role, pw) in ROLE_PASSWORDS {
-        pizza_db::set_role_password(&mut client, role, pw).expect("set role password");
     }
 }
 

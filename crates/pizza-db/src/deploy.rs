@@ -81,6 +81,30 @@ impl Deployment {
         Deployment::new(dir, |name| std::env::var_os(name))
     }
 
+    /// The deployment the Job would run with `passwords` (role, password) and the same
+    /// `connection_limit` for every role: what test harnesses and the benchmark prepare
+    /// their databases with, so that they go through the Job's own code.
+    pub fn with_passwords(
+        dir: &Path,
+        passwords: &[(&str, &str)],
+        connection_limit: u32,
+    ) -> anyhow::Result<Deployment> {
+        Deployment::new(dir, |name| {
+            SETTINGS.iter().find_map(|(role, password_var, limit_var)| {
+                if name == *limit_var {
+                    Some(connection_limit.to_string().into())
+                } else if name == *password_var {
+                    passwords
+                        .iter()
+                        .find(|(r, _)| r == role)
+                        .map(|(_, pw)| (*pw).into())
+                } else {
+                    None
+                }
+            })
+        })
+    }
+
     /// Reads the settings through `lookup` (an environment) and the migrations from `dir`.
     /// Every problem with the settings is reported at once, in one line naming the
     /// variables (and never a password's value).

@@ -26,5 +26,5 @@ pub use legacy::{Finding, FindingKind, LegacyReport, Skipped, check_legacy};
 pub use migrate::{MIGRATION_LOCK_KEY, migrate};
 pub use plan::{Change, Kind, MigrationPlan, ObjectKey, RowCounts, plan_migrations};
 pub use purge::{PurgeReport, purge};
-pub use roles::{Password, SERVICE_ROLES, set_role_password};
+pub use roles::{Password, SERVICE_ROLES};
 pub use seed::{BRANCHES, SeedReport, TableCount, seed};

@@ -62,13 +62,6 @@ impl fmt::Debug for Verifier {
     }
 }
 
-/// Runs `ALTER ROLE <role> WITH LOGIN PASSWORD '<SCRAM verifier>'` so a service can connect
-/// as `role`. What the deployment runs is [`crate::Deployment`]; this is for test harnesses
-/// that only need the roles to log in.
-pub fn set_role_password(client: &mut Client, role: &str, password: &str) -> anyhow::Result<()> {
-    alter_service_role(client, role, &Password::new(password)?, None)
-}
-
 /// Gives `role` (one of [`SERVICE_ROLES`]) LOGIN, `password` and, when given, a CONNECTION
 /// LIMIT, in one `ALTER ROLE`.
 ///
