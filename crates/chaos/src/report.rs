@@ -12,6 +12,21 @@ use std::path::Path;
 pub struct Figures(Vec<(String, Value)>);
 
 impl Figures {
+    /// The figures every order-placing scenario opens with: its client threads,
+    /// requests, acknowledged orders, answers by status and the 201s' latency.
+    pub fn of_orders(threads: usize, shots: &[Shot], ledger: &crate::ledger::Ledger) -> Figures {
+        let mut figures = Figures::default();
+        figures.add("client_threads", threads);
+        figures.add("requests", shots.len());
+        figures.add("acknowledged", ledger.acknowledged);
+        figures.add("by_status", by_status(shots));
+        figures.add(
+            "latency_201",
+            latency(shots.iter().filter(|s| s.status() == Some(201))),
+        );
+        figures
+    }
+
     /// Adds one figure.
     pub fn add(&mut self, name: &str, value: impl Into<Value>) {
         self.0.push((name.to_owned(), value.into()));

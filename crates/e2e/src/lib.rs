@@ -234,6 +234,14 @@ impl Resp {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The `Retry-After` header in seconds; panics if it is missing or not a number.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.header("retry-after")
+            .unwrap_or_else(|| panic!("no Retry-After: {self:?}"))
+            .parse()
+            .unwrap_or_else(|e| panic!("Retry-After is not seconds ({e}): {self:?}"))
+    }
+
     /// Asserts the status and that an error body has `detail` and `error` with equal text.
     pub fn assert_error(&self, status: u16) -> &str {
         assert_eq!(self.status, status, "body: {}", self.text);

@@ -16,6 +16,12 @@ pub use pgbouncer::{PGBOUNCER_VERSION, PgBouncer};
 /// header): the starting point of every test of adopting, planning and coexisting.
 pub const DJANGO_DATABASE: &str = include_str!("../fixtures/django_database.sql");
 
+/// `postgres://user:password@127.0.0.1:port/db`: a server of this harness, or a
+/// pooler in front of one.
+fn loopback_url(port: u16, user: &str, password: &str, db: &str) -> String {
+    format!("postgres://{user}:{password}@127.0.0.1:{port}/{db}")
+}
+
 /// Returns a currently free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -317,7 +323,7 @@ impl Postgres {
 
     /// `postgres://user:password@127.0.0.1:port/db`.
     pub fn url(&self, user: &str, password: &str, db: &str) -> String {
-        format!("postgres://{user}:{password}@127.0.0.1:{}/{db}", self.port)
+        loopback_url(self.port, user, password, db)
     }
 
     /// URL for the superuser `postgres` (trust auth, any password).

@@ -5,7 +5,7 @@
 //! rest of its behaviour come from the Poolers' own settings file. The binary is the one `scripts/pgbouncer.sh`
 //! builds; killed and removed on Drop.
 
-use crate::{Postgres, free_port, workspace_root};
+use crate::{Postgres, free_port, loopback_url, workspace_root};
 use std::fs::File;
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -183,7 +183,7 @@ impl PgBouncer {
 
     /// `postgres://user:password@127.0.0.1:port/db`, through PgBouncer.
     pub fn url(&self, user: &str, password: &str, db: &str) -> String {
-        format!("postgres://{user}:{password}@127.0.0.1:{}/{db}", self.port)
+        loopback_url(self.port, user, password, db)
     }
 
     /// The admin console (`SHOW POOLS`, `SHOW STATS`, ...; simple protocol only).

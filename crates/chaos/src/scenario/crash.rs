@@ -8,9 +8,7 @@ use super::flag_other_than_201_or_503;
 use crate::client::{Kind, Shot, now_ms};
 use crate::ledger;
 use crate::load::{self, Recorder, Workers};
-use crate::report::{
-    Figures, ScenarioReport, by_status, evidence, flag, latency, max_latency, round1,
-};
+use crate::report::{Figures, ScenarioReport, evidence, flag, latency, max_latency, round1};
 use crate::{Env, Finished};
 use pizza_e2e::TestApp;
 use serde_json::json;
@@ -129,15 +127,7 @@ pub fn run(env: &Env, app: &TestApp) -> anyhow::Result<Finished> {
     let (ledger, retries) = ledger::settle(&env.admin_url, &app.base_url, &members, &shots)?;
     failures.extend(ledger.failures());
 
-    let mut figures = Figures::default();
-    figures.add("client_threads", THREADS);
-    figures.add("requests", shots.len());
-    figures.add("acknowledged", ledger.acknowledged);
-    figures.add("by_status", by_status(&shots));
-    figures.add(
-        "latency_201",
-        latency(shots.iter().filter(|s| s.status() == Some(201))),
-    );
+    let mut figures = Figures::of_orders(THREADS, &shots, &ledger);
     figures.add("latency_503", latency(unavailable.iter().copied()));
     figures.add(
         "max_503_latency_ms",

@@ -6,7 +6,7 @@
 use super::flag_other_than_201_or_503;
 use crate::client::{Kind, Shot, now_ms};
 use crate::load::{self, Recorder, Workers};
-use crate::report::{Figures, ScenarioReport, by_status, evidence, flag, latency, round1};
+use crate::report::{Figures, ScenarioReport, evidence, flag, round1};
 use crate::{Env, Finished, ledger};
 use pizza_e2e::TestApp;
 use std::time::Duration;
@@ -84,15 +84,7 @@ pub fn run(env: &Env, host: Host, app: &TestApp) -> anyhow::Result<(Finished, Ho
     }
     let in_flight_answered = in_flight.iter().filter(|s| !s.transport_failed()).count();
 
-    let mut figures = Figures::default();
-    figures.add("client_threads", THREADS);
-    figures.add("requests", shots.len());
-    figures.add("acknowledged", ledger.acknowledged);
-    figures.add("by_status", by_status(&shots));
-    figures.add(
-        "latency_201",
-        latency(shots.iter().filter(|s| s.status() == Some(201))),
-    );
+    let mut figures = Figures::of_orders(THREADS, &shots, &ledger);
     figures.add("exit_status", status.code());
     figures.add("drain_ms", round1(exited - term));
     figures.add("in_flight_at_sigterm", in_flight.len());
