@@ -321,13 +321,16 @@ fn a_failing_line_leaves_no_order_behind() {
 fn tokens_from_login_are_accepted_and_revoked_ones_refused() {
     let (_, _, token) = app().member("rev");
     assert_eq!(
-        place(app(), &token, &greek_and_pepperoni(), None).status,
+        place(app(), &token, &greek_and_pepperoni(), Some("rev-1")).status,
         201
     );
     assert_eq!(app().get("/api/order/myorder/", Some(&token)).status, 200);
     assert_eq!(app().get("/api/login/logout/", Some(&token)).status, 200);
+    // Refused before the body, and before a replay of the key it used.
     for r in [
         place(app(), &token, &greek_and_pepperoni(), None),
+        place(app(), &token, &greek_and_pepperoni(), Some("rev-1")),
+        place(app(), &token, &order_body("1", vec![]), None),
         app().get("/api/order/myorder/", Some(&token)),
     ] {
         assert_eq!(r.status, 401, "{}", r.text);

@@ -8,18 +8,21 @@
 //!   outside 1..=99.
 //! - The order is placed by one SQL statement (see `pizza::store::order`):
 //!   atomic, with unit prices, shop-time `date`/`time` and an outbox event.
+//!   The same statement checks the token's revocation and finds an answer
+//!   stored under the `Idempotency-Key`: one round trip per request.
 //! - `Idempotency-Key`: a replay by the same member gets the original 201 and
 //!   creates nothing; the same key with a different body gets 422; a
 //!   duplicate still being placed by a concurrent request gets 409.
 //! - 429 with `Retry-After` past `member_order_limit` (20) orders of one
 //!   member in ten minutes.
 
+use pizza::auth::SignedToken;
 use pizza::db::Db;
 use pizza::http::{Req, json_response, serve};
 use pizza::idempotency::{self, Claim, Write};
 use pizza::order::{NewOrder, PlacedOrder, check_member_may_order};
 use pizza::store::order::{self as store, Placement};
-use pizza::{ApiError, auth, config};
+use pizza::{ApiError, config};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
@@ -29,30 +32,48 @@ async fn handle(request: IncomingRequest) -> Response {
 }
 
 fn create(req: &Req) -> Result<Response, ApiError> {
+    let token = SignedToken::from_request(req)?;
     let db = Db::connect()?;
-    let token = auth::authenticate(req, &db)?;
-    check_member_may_order(&token.member_id)?;
-    let order = NewOrder::parse(&req.fields()?)?;
-    let claim = Claim::from_header(req.header("idempotency-key"), || order.fingerprint())?;
+    let (order, claim) = token.unless_revoked(&db, parse(req, &token))?;
     let placed = idempotency::respond_once(
         claim.as_ref(),
-        |claim| Ok(store::stored_placement(&db, &token.member_id, claim)?),
-        |claim| place(&db, &token.member_id, &order, claim),
+        |claim| Ok(store::stored_placement(&db, token.member_id(), claim)?),
+        |claim| place(&db, &token, &order, claim),
     )?;
     Ok(json_response(201, &placed.body()))
 }
 
-/// Places the order in the shop's zone; a branch or line that does not exist is 400.
+/// The order and its idempotency claim, or why they are refused.
+fn parse(req: &Req, token: &SignedToken) -> Result<(NewOrder, Option<Claim>), ApiError> {
+    check_member_may_order(token.member_id())?;
+    let order = NewOrder::parse(&req.fields()?)?;
+    let claim = Claim::from_header(req.header("idempotency-key"), || order.fingerprint())?;
+    Ok((order, claim))
+}
+
+/// Places the order in the shop's zone, or finds the answer stored under
+/// its key; a branch or line that does not exist is 400.
 fn place<'c>(
     db: &Db,
-    member_id: &str,
+    token: &SignedToken,
     order: &NewOrder,
     claim: Option<&'c Claim>,
 ) -> Result<Write<'c, PlacedOrder>, ApiError> {
     let zone = config::shop_timezone();
     let fallback = config::DEFAULT_SHOP_TIMEZONE;
     let limit = config::member_order_limit()?;
-    match store::place(db, member_id, order, &zone, fallback, limit, claim)? {
+    let (member_id, revocation_id) = (token.member_id(), token.revocation_id());
+    let placement = store::place(
+        db,
+        member_id,
+        revocation_id,
+        order,
+        &zone,
+        fallback,
+        limit,
+        claim,
+    )?;
+    match placement.granted()? {
         Placement::Created { order, zone: used } => {
             if used != zone {
                 eprintln!(
@@ -62,6 +83,7 @@ fn place<'c>(
             }
             Ok(Write::Done(order))
         }
+        Placement::Answered(answered) => Ok(Write::Answered(answered)),
         Placement::KeyTaken(taken) => Ok(Write::KeyTaken(taken)),
         Placement::OverLimit { retry_after } => Err(ApiError::too_many_requests(
             "too many orders, try again later",

@@ -3,9 +3,10 @@
 //! `quantity`, `date`, `time`, `unit_price`), newest order first, in one
 //! query. 401 `{"detail": "unauthorized"}` without a valid, unrevoked token.
 
+use pizza::auth::SignedToken;
 use pizza::db::Db;
 use pizza::http::{Req, ok, serve};
-use pizza::{ApiError, auth, store};
+use pizza::{ApiError, store};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
@@ -15,7 +16,8 @@ async fn handle(request: IncomingRequest) -> Response {
 }
 
 fn history(req: &Req) -> Result<Response, ApiError> {
+    let token = SignedToken::from_request(req)?;
     let db = Db::connect()?;
-    let token = auth::authenticate(req, &db)?;
-    ok(&store::order::history(&db, &token.member_id)?)
+    let lines = store::order::history(&db, token.member_id(), token.revocation_id())?;
+    ok(&lines.granted()?)
 }

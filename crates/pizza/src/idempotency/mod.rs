@@ -4,15 +4,18 @@
 //!
 //! The key, scoped to the member, is claimed by the same single SQL statement
 //! that makes the write, so the write and the record of its answer commit
-//! together. Around that statement this module decides what a request gets:
+//! together; that statement also reads an answer already stored under the
+//! key, so a request costs one round trip whether it writes or replays. From
+//! what the statement reports this module decides what a request gets:
 //! - a key whose answer is stored: that answer again, or 422 when the stored
 //!   one was for a different request (by [`Fingerprint`]);
 //! - a new key: the write, which claims it;
 //! - a key claimed by a concurrent request that has not committed yet: that
 //!   request's answer once it has, or 409 after a short wait.
 //!
-//! Only a write that was given a [`Claim`] can report the key as taken
-//! ([`Claim::taken`]), so "taken without a key" cannot be expressed.
+//! Only a write that was given a [`Claim`] can report the key as answered or
+//! taken ([`Claim::answered`], [`Claim::taken`]), so neither can be expressed
+//! without a key.
 
 mod fingerprint;
 mod key;
@@ -48,17 +51,35 @@ impl Claim {
     pub fn taken(&self) -> KeyTaken<'_> {
         KeyTaken(self)
     }
+
+    /// What a claiming write reports when it found an answer committed under
+    /// the key, and so wrote nothing.
+    pub fn answered<T>(&self, stored: Stored<T>) -> Answered<'_, T> {
+        Answered {
+            claim: self,
+            stored,
+        }
+    }
 }
 
 /// Proof that a write found its claim's key already held by another request.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyTaken<'c>(&'c Claim);
 
+/// An answer a write found committed under its claim's key.
+#[derive(Debug)]
+pub struct Answered<'c, T> {
+    claim: &'c Claim,
+    stored: Stored<T>,
+}
+
 /// What a write did.
 #[derive(Debug)]
 pub enum Write<'c, T> {
     /// It happened; `T` is its answer (also stored under the key, if any).
     Done(T),
+    /// It did not: an answer is already stored under the key.
+    Answered(Answered<'c, T>),
     /// It did not: a concurrent request holds the key.
     KeyTaken(KeyTaken<'c>),
 }
@@ -76,21 +97,18 @@ pub struct Stored<T> {
 /// new statement, hence a new snapshot that can see the winner's commit.
 const WINNER_BACKOFF_MS: [u64; 6] = [0, 2, 5, 10, 20, 40];
 
-/// Answers a request at most once per claim: replays a stored answer, or runs
-/// `write`, or waits for the concurrent request that holds the key.
-/// `stored` reads the answer committed under a claim's key, if any.
+/// Answers a request at most once per claim: runs `write`, which writes or
+/// finds the stored answer to replay, or waits for the concurrent request
+/// that holds the key. `stored` reads the answer committed under a claim's
+/// key, if any; only that wait calls it.
 pub fn respond_once<'c, T>(
     claim: Option<&'c Claim>,
     stored: impl Fn(&Claim) -> Result<Option<Stored<T>>, ApiError>,
     write: impl FnOnce(Option<&'c Claim>) -> Result<Write<'c, T>, ApiError>,
 ) -> Result<T, ApiError> {
-    if let Some(claim) = claim
-        && let Some(earlier) = stored(claim)?
-    {
-        return replay(claim, earlier);
-    }
     match write(claim)? {
         Write::Done(answer) => Ok(answer),
+        Write::Answered(Answered { claim, stored }) => replay(claim, stored),
         Write::KeyTaken(KeyTaken(claim)) => {
             for pause in WINNER_BACKOFF_MS {
                 std::thread::sleep(std::time::Duration::from_millis(pause));
@@ -142,17 +160,20 @@ mod tests {
 
     #[test]
     fn a_stored_answer_is_replayed_for_the_same_request_only() {
-        let c = claim(1);
-        let stored = |_: &Claim| {
-            Ok(Some(Stored {
-                fingerprint: claim(1).fingerprint,
+        fn found(claim: Option<&Claim>) -> Result<Write<'_, i32>, ApiError> {
+            let stored = Stored {
+                fingerprint: Fingerprint::of(&json!(1)),
                 answer: 7,
-            }))
+            };
+            Ok(Write::Answered(claim.unwrap().answered(stored)))
+        }
+        let no_read = |_: &Claim| -> Result<Option<Stored<i32>>, ApiError> {
+            panic!("the write found the answer")
         };
-        let replayed = respond_once(Some(&c), stored, |_| panic!("no second write"));
-        assert_eq!(replayed.unwrap(), 7);
+        let c = claim(1);
+        assert_eq!(respond_once(Some(&c), no_read, found).unwrap(), 7);
         let other = claim(2);
-        let refused = respond_once(Some(&other), stored, |_| panic!("no second write"));
+        let refused = respond_once(Some(&other), no_read, found);
         assert_eq!(refused.unwrap_err().status, 422);
     }
 

@@ -8,10 +8,11 @@
 //! row commit together or not at all.
 
 use super::price;
+use crate::auth::Authorized;
 use crate::db::{Db, DbError, column, nullable, single_row, text};
-use crate::idempotency::{Claim, Fingerprint, KeyTaken, Stored};
+use crate::idempotency::{Answered, Claim, Fingerprint, KeyTaken, Stored};
 use crate::order::{Branch, HistoryLine, NewOrder, PlacedOrder};
-use spin_sdk::pg4::ParameterValue;
+use spin_sdk::pg4::{ParameterValue, Row};
 
 /// The branches, by id.
 pub fn branches(db: &Db) -> Result<Vec<Branch>, DbError> {
@@ -29,18 +30,36 @@ pub fn branches(db: &Db) -> Result<Vec<Branch>, DbError> {
         .collect()
 }
 
-/// A member's order lines, newest order first, lines in the order placed.
-pub fn history(db: &Db, member_id: &str) -> Result<Vec<HistoryLine>, DbError> {
+/// A member's order lines, newest order first, lines in the order placed,
+/// unless the token `revocation_id` names is revoked: one statement asks both.
+pub fn history(
+    db: &Db,
+    member_id: &str,
+    revocation_id: &str,
+) -> Result<Authorized<Vec<HistoryLine>>, DbError> {
+    // Without a line (a revoked token, or no orders) the join leaves one row
+    // of NULLs that carries `revoked`.
     let rows = db.query(
-        "SELECT o.order_id::int8 AS order_id, o.bran_id, d.pizza_id, d.quantity,
-                o.\"date\", o.\"time\", d.unit_price::text AS unit_price
-         FROM orders o
-         JOIN order_detail d ON d.order_id = o.order_id
-         WHERE o.member_id = $1
-         ORDER BY o.order_id DESC, d.order_detail_id",
-        &[text(member_id)],
+        "SELECT r.revoked, h.order_id, h.bran_id, h.pizza_id, h.quantity,
+                h.\"date\", h.\"time\", h.unit_price
+         FROM (SELECT EXISTS (SELECT 1 FROM revoked_token WHERE jti = $2) AS revoked) r
+         LEFT JOIN LATERAL (
+             SELECT o.order_id::int8 AS order_id, o.bran_id, d.pizza_id, d.quantity,
+                    o.\"date\", o.\"time\", d.unit_price::text AS unit_price,
+                    d.order_detail_id
+             FROM orders o
+             JOIN order_detail d ON d.order_id = o.order_id
+             WHERE o.member_id = $1 AND NOT r.revoked
+         ) h ON true
+         ORDER BY h.order_id DESC, h.order_detail_id",
+        &[text(member_id), text(revocation_id)],
     )?;
-    rows.rows()
+    if column::<bool>(&single_row(&rows, "order history")?, "revoked")? {
+        return Ok(Authorized::Revoked);
+    }
+    let lines = rows
+        .rows()
+        .filter(|row| nullable::<i64>(row, "order_id").is_some())
         .map(|row| {
             Ok(HistoryLine {
                 order_id: column(&row, "order_id")?,
@@ -54,7 +73,8 @@ pub fn history(db: &Db, member_id: &str) -> Result<Vec<HistoryLine>, DbError> {
                     .transpose()?,
             })
         })
-        .collect()
+        .collect::<Result<_, DbError>>()?;
+    Ok(Authorized::Granted(lines))
 }
 
 /// The window of the member order limit (`member_order_limit` orders per
@@ -83,14 +103,22 @@ pub enum Placement<'c> {
         /// Seconds until the oldest of those leaves the window.
         retry_after: u64,
     },
+    /// An answer is committed under this member's idempotency key; nothing
+    /// was written.
+    Answered(Answered<'c, PlacedOrder>),
     /// Another request already holds this member's idempotency key; nothing
     /// was written. Its answer is read with [`stored_placement`].
     KeyTaken(KeyTaken<'c>),
 }
 
-/// Validates, resolves and places an order in one statement.
+/// Checks the token, looks for a stored answer, validates, resolves and
+/// places an order, all in one statement.
 ///
-/// All lines resolve to a pizza and its price in one join. Only if the branch
+/// A revoked token (`revocation_id` on the revocation list) writes nothing
+/// and is [`Authorized::Revoked`]. With an idempotency key whose answer is
+/// committed, nothing is written either and that answer is returned
+/// ([`Placement::Answered`]), before any check of the order itself, as a
+/// replay must get the first answer. All lines resolve to a pizza and its price in one join. Only if the branch
 /// and every line exist is an order id drawn; with an idempotency key the
 /// `order_idempotency` row is then claimed with `ON CONFLICT DO NOTHING`, and
 /// the order, its details (each with its unit price), the `order.created`
@@ -102,15 +130,17 @@ pub enum Placement<'c> {
 /// order. A member who placed `order_limit` orders within [`MEMBER_ORDER_WINDOW`]
 /// places none (0: no limit). (Checking the zone up front against `pg_timezone_names` would read
 /// the whole time zone database on every order.)
+#[allow(clippy::too_many_arguments)]
 pub fn place<'c>(
     db: &Db,
     member_id: &str,
+    revocation_id: &str,
     order: &NewOrder,
     zone: &str,
     fallback_zone: &str,
     order_limit: i32,
     claim: Option<&'c Claim>,
-) -> Result<Placement<'c>, DbError> {
+) -> Result<Authorized<Placement<'c>>, DbError> {
     let names: Vec<Option<String>> = order.lines.iter().map(|l| Some(l.name.clone())).collect();
     let sizes: Vec<Option<String>> = order.lines.iter().map(|l| Some(l.size.clone())).collect();
     let quantities: Vec<Option<i32>> = order.lines.iter().map(|l| Some(l.quantity)).collect();
@@ -127,6 +157,7 @@ pub fn place<'c>(
             opt(claim.map(|c| c.fingerprint.as_str())),
             ParameterValue::Int32(order_limit),
             text(MEMBER_ORDER_WINDOW),
+            text(revocation_id),
         ]
     };
     let (rows, zone) = match db.query(PLACE_ORDER, &params(zone)) {
@@ -137,21 +168,38 @@ pub fn place<'c>(
         result => (result?, zone),
     };
     let row = single_row(&rows, "order placement")?;
-    if !column::<bool>(&row, "branch_found")? {
+    if column::<bool>(&row, "revoked")? {
+        return Ok(Authorized::Revoked);
+    }
+    Ok(Authorized::Granted(placement(&row, zone, claim)?))
+}
+
+/// What the placement statement's row says was done.
+fn placement<'c>(
+    row: &Row<'_>,
+    zone: &str,
+    claim: Option<&'c Claim>,
+) -> Result<Placement<'c>, DbError> {
+    if let Some(claim) = claim
+        && nullable::<String>(row, "earlier_hash").is_some()
+    {
+        return Ok(Placement::Answered(claim.answered(earlier_answer(row)?)));
+    }
+    if !column::<bool>(row, "branch_found")? {
         return Ok(Placement::UnknownBranch);
     }
-    if let Some(line) = nullable::<i64>(&row, "missing_line") {
+    if let Some(line) = nullable::<i64>(row, "missing_line") {
         return Ok(Placement::UnknownLine((line - 1) as usize));
     }
-    if column::<bool>(&row, "over_limit")? {
-        let retry_after = nullable::<i64>(&row, "retry_after").unwrap_or(1).max(1) as u64;
+    if column::<bool>(row, "over_limit")? {
+        let retry_after = nullable::<i64>(row, "retry_after").unwrap_or(1).max(1) as u64;
         return Ok(Placement::OverLimit { retry_after });
     }
-    match (nullable::<i64>(&row, "order_id"), claim) {
+    match (nullable::<i64>(row, "order_id"), claim) {
         (Some(order_id), _) => Ok(Placement::Created {
             order: PlacedOrder {
                 order_id,
-                total: price(&column::<String>(&row, "total")?)?,
+                total: price(&column::<String>(row, "total")?)?,
             },
             zone: zone.to_owned(),
         }),
@@ -165,11 +213,20 @@ pub fn place<'c>(
 /// The one statement that places an order. Parameters: $1 member, $2 branch,
 /// $3/$4/$5 line names, sizes, quantities, $6 zone,
 /// $7 idempotency key (NULL for none), $8 request hash, $9/$10 the member's
-/// order limit and its window. The stored response
-/// keeps only what a replay rebuilds the 201 from: the order id and total.
+/// order limit and its window, $11 the token's revocation id. The stored
+/// response keeps only what a replay rebuilds the 201 from: the order id and
+/// total.
 const PLACE_ORDER: &str = r#"
 WITH zone AS (
     SELECT $6::text AS name
+),
+revoked AS (
+    SELECT EXISTS (SELECT 1 FROM revoked_token t WHERE t.jti = $11::text) AS yes
+),
+earlier AS (
+    SELECT e.request_hash, e.response
+    FROM order_idempotency e
+    WHERE $7::text IS NOT NULL AND e.member_id = $1::text AND e.idem_key = $7::text
 ),
 input AS (
     SELECT l.n, l.name, l.size, l.qty
@@ -193,7 +250,9 @@ recent AS (
     WHERE $9::int4 > 0 AND o.member_id = $1::text AND o.created_at > now() - $10::text::interval
 ),
 verdict AS (
-    SELECT (SELECT b.bran_id FROM branch b WHERE b.bran_id = $2::text) AS bran_id,
+    SELECT (SELECT r.yes FROM revoked r) AS revoked,
+           EXISTS (SELECT 1 FROM earlier) AS answered,
+           (SELECT b.bran_id FROM branch b WHERE b.bran_id = $2::text) AS bran_id,
            (SELECT min(r.n) FROM resolved r WHERE r.pizza_id IS NULL) AS missing_line,
            (SELECT sum(r.qty * r.unit_price) FROM resolved r) AS total,
            (SELECT $9::int4 > 0 AND c.placed >= $9::int4 FROM recent c) AS over_limit,
@@ -204,7 +263,8 @@ new_order AS (
     SELECT nextval(pg_get_serial_sequence('orders', 'order_id')) AS order_id,
            v.bran_id, v.total, now() AT TIME ZONE z.name AS local_time
     FROM verdict v, zone z
-    WHERE v.bran_id IS NOT NULL AND v.missing_line IS NULL AND NOT v.over_limit
+    WHERE NOT v.revoked AND NOT v.answered
+      AND v.bran_id IS NOT NULL AND v.missing_line IS NULL AND NOT v.over_limit
 ),
 claim AS (
     INSERT INTO order_idempotency (member_id, idem_key, request_hash, response)
@@ -251,7 +311,11 @@ event_row AS (
                          FROM resolved r))
     FROM placed p
 )
-SELECT v.bran_id IS NOT NULL AS branch_found,
+SELECT v.revoked,
+       (SELECT e.request_hash FROM earlier e) AS earlier_hash,
+       (SELECT (e.response ->> 'order_id')::int8 FROM earlier e) AS earlier_order_id,
+       (SELECT e.response ->> 'total' FROM earlier e) AS earlier_total,
+       v.bran_id IS NOT NULL AS branch_found,
        v.missing_line::int8 AS missing_line,
        v.over_limit,
        v.retry_after,
@@ -274,23 +338,26 @@ pub fn stored_placement(
     claim: &Claim,
 ) -> Result<Option<Stored<PlacedOrder>>, DbError> {
     let rows = db.query(
-        "SELECT request_hash,
-                (response ->> 'order_id')::int8 AS order_id,
-                response ->> 'total' AS total
+        "SELECT request_hash AS earlier_hash,
+                (response ->> 'order_id')::int8 AS earlier_order_id,
+                response ->> 'total' AS earlier_total
          FROM order_idempotency
          WHERE member_id = $1 AND idem_key = $2",
         &[text(member_id), text(claim.key.as_str())],
     )?;
     rows.rows()
         .next()
-        .map(|row| {
-            Ok(Stored {
-                fingerprint: Fingerprint::from_stored(column(&row, "request_hash")?),
-                answer: PlacedOrder {
-                    order_id: column(&row, "order_id")?,
-                    total: price(&column::<String>(&row, "total")?)?,
-                },
-            })
-        })
+        .map(|row| earlier_answer(&row))
         .transpose()
+}
+
+/// The answer stored under a key, from the `earlier_*` columns of a row.
+fn earlier_answer(row: &Row<'_>) -> Result<Stored<PlacedOrder>, DbError> {
+    Ok(Stored {
+        fingerprint: Fingerprint::from_stored(column(row, "earlier_hash")?),
+        answer: PlacedOrder {
+            order_id: column(row, "earlier_order_id")?,
+            total: price(&column::<String>(row, "earlier_total")?)?,
+        },
+    })
 }
