@@ -243,40 +243,56 @@ pub fn ok(body: &impl Serialize) -> Result<Response, ApiError> {
 /// 200 with a JSON body that clients and proxies may cache for
 /// `max_age_secs` and revalidate: it carries a strong `ETag` (a hash of the
 /// body), and a request whose `If-None-Match` names it gets 304 without a body.
-/// For public data that changes rarely (the menu).
+/// For public data that changes rarely (the API description).
 pub fn cacheable_json(req: &Req, body: &impl Serialize, max_age_secs: u32) -> Response {
     let bytes = serde_json::to_vec(body).expect("serialising a JSON value cannot fail");
     let tag = etag(&bytes);
-    let cache_control = format!("public, max-age={max_age_secs}");
-    let mut response = if if_none_match(req.header("if-none-match"), &tag) {
-        Response::builder().status(304).body(Vec::new()).build()
-    } else {
-        Response::builder()
+    let fresh = is_known(&if_none_match_tags(req.header("if-none-match")), &tag);
+    tagged_json(tag, (!fresh).then_some(bytes), max_age_secs)
+}
+
+/// A cacheable JSON answer whose tag was computed ahead (a stored document):
+/// 200 with `body`, or 304 when `body` is `None` because the client's
+/// [`if_none_match_tags`] named `etag`. Headers as [`cacheable_json`]'s.
+pub fn tagged_json(etag: String, body: Option<Vec<u8>>, max_age_secs: u32) -> Response {
+    let mut response = match body {
+        None => Response::builder().status(304).body(Vec::new()).build(),
+        Some(bytes) => Response::builder()
             .status(200)
             .header("content-type", "application/json")
             .body(bytes)
-            .build()
+            .build(),
     };
-    response.set_header("etag", tag);
-    response.set_header("cache-control", cache_control);
+    response.set_header("etag", etag);
+    response.set_header("cache-control", format!("public, max-age={max_age_secs}"));
     response
 }
 
 /// A strong entity tag for a body: the first 128 bits of its SHA-256, quoted.
+/// (Migration 0013 computes the menu documents' tags the same way.)
 fn etag(body: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(body);
     format!("\"{}\"", crate::hex::encode(&digest[..16]))
 }
 
-/// Whether an `If-None-Match` header matches `tag` (RFC 9110 weak comparison:
-/// `*`, or any listed tag equal to it with or without `W/`).
-fn if_none_match(header: Option<&str>, tag: &str) -> bool {
-    header.is_some_and(|h| {
-        h.split(',')
-            .map(str::trim)
-            .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
-    })
+/// Whether `tag` is among the client's `known` tags, or they include `*`.
+/// (The menu documents' query asks the same in SQL.)
+fn is_known(known: &[String], tag: &str) -> bool {
+    known.iter().any(|t| t == "*" || t == tag)
+}
+
+/// The tags an `If-None-Match` header lists, for RFC 9110's weak comparison:
+/// each without its `W/`; `*` stays `*` and matches any tag.
+pub fn if_none_match_tags(header: Option<&str>) -> Vec<String> {
+    header
+        .map(|h| {
+            h.split(',')
+                .map(str::trim)
+                .map(|t| t.strip_prefix("W/").unwrap_or(t).to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -295,13 +311,14 @@ mod tests {
     #[test]
     fn if_none_match_compares_weakly_and_accepts_lists_and_star() {
         let tag = "\"abc\"";
-        assert!(if_none_match(Some("\"abc\""), tag));
-        assert!(if_none_match(Some("W/\"abc\""), tag));
-        assert!(if_none_match(Some("\"x\", \"abc\""), tag));
-        assert!(if_none_match(Some("*"), tag));
-        assert!(!if_none_match(Some("\"abd\""), tag));
-        assert!(!if_none_match(Some("abc"), tag));
-        assert!(!if_none_match(None, tag));
+        let matches = |h: Option<&str>| is_known(&if_none_match_tags(h), tag);
+        assert!(matches(Some("\"abc\"")));
+        assert!(matches(Some("W/\"abc\"")));
+        assert!(matches(Some("\"x\", \"abc\"")));
+        assert!(matches(Some("*")));
+        assert!(!matches(Some("\"abd\"")));
+        assert!(!matches(Some("abc")));
+        assert!(!matches(None));
     }
 
     #[test]

@@ -10,9 +10,10 @@
 //! - [`token`], [`password`], [`member`], [`throttle`]: the login rules, plain
 //!   Rust and unit-tested natively; [`client_address`]: who is asking;
 //! - [`menu`], [`order`]: the menu's listing rules and the order rules,
-//!   likewise;
+//!   likewise; [`menu_document`]: the menu's lists as PostgreSQL stores them;
 //! - [`idempotency`]: `Idempotency-Key` replays, for every write that takes one;
-//! - [`auth`]: turning a `Bearer` header into an authenticated member;
+//! - [`auth`]: turning a `Bearer` header into a verified token, whose
+//!   revocation the request's own statement checks;
 //! - [`config`]: Spin variables; [`hex`]: hex text of bytes;
 //! - [`db`] and [`store`]: the PostgreSQL connection (with its own error type)
 //!   and the SQL, one module per table owner.
@@ -31,6 +32,7 @@ pub mod http;
 pub mod idempotency;
 pub mod member;
 pub mod menu;
+pub mod menu_document;
 pub mod order;
 pub mod password;
 pub mod store;

@@ -1,5 +1,8 @@
-//! The menu's rules, as plain functions: the order pizzas are listed in and
-//! how prices appear in JSON.
+//! The menu's rules, as plain functions and types: the order pizzas are
+//! listed in and how prices appear in JSON. PostgreSQL renders the lists
+//! itself (migration 0013); these are the reference its bytes are tested
+//! against (crates/e2e/tests/menu_document.rs), and the order service's prices
+//! follow [`price_number`].
 //!
 //! Prices are computed and read as PostgreSQL `numeric` text (never through a
 //! float column's binary value), then emitted as JSON numbers: `17.95`, and

@@ -2,9 +2,10 @@
 //! `pizza_nm`, `pizza_categ`, `pizza_img_url` (a relative path or `""`) and
 //! `ingredients`, by category and name. Cacheable like the menu.
 
-use pizza::db::Db;
-use pizza::http::{Req, cacheable_json, serve};
-use pizza::{ApiError, menu, store};
+use pizza::ApiError;
+use pizza::http::{Req, serve};
+use pizza::menu_document;
+use pizza::store::menu::MenuDocument;
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
@@ -14,6 +15,5 @@ async fn handle(request: IncomingRequest) -> Response {
 }
 
 fn types(req: &Req) -> Result<Response, ApiError> {
-    let types = store::menu::list_types(&Db::connect()?)?;
-    Ok(cacheable_json(req, &types, menu::CACHE_MAX_AGE_SECS))
+    menu_document::respond(req, MenuDocument::Types)
 }

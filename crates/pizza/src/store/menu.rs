@@ -1,67 +1,58 @@
-//! SQL of the menu service: `pizza_types` and `pizza`, read only.
-//!
-//! Prices are read as `round(price::numeric, 2)::text`: exact whether the
-//! column is the Django `double precision` or the data set's `float4` (whose
-//! binary value of 17.95 is 17.950000762939453), and as text because the
-//! client decodes `numeric` only as a string anyway. Columns the data set's
-//! DDL left nullable are coalesced so legacy rows still list.
+//! SQL of the menu service, read only: the lists as the documents PostgreSQL
+//! keeps in `menu_document` (migration 0013, which also says how prices and
+//! nullable legacy columns appear), and lookups in `pizza_types` and `pizza`.
 
-use super::price;
-use crate::db::{Db, DbError, column, text};
-use crate::menu::{MenuPizza, PizzaType};
+use crate::db::{Db, DbError, column, nullable, single_row, text};
+use spin_sdk::pg4::ParameterValue;
 
-/// Every pizza with its type, in no particular order (see [`crate::menu::sort_menu`]).
-pub fn list_pizzas(db: &Db) -> Result<Vec<MenuPizza>, DbError> {
-    let rows = db.query(
-        "SELECT p.pizza_id,
-                coalesce(t.pizza_nm, '') AS pizza_nm,
-                coalesce(p.size, '') AS size,
-                round(p.price::numeric, 2)::text AS price,
-                p.pizza_type_id,
-                coalesce(t.pizza_categ, '') AS pizza_categ
-         FROM pizza p
-         JOIN pizza_types t ON t.pizza_type_id = p.pizza_type_id
-         WHERE p.price IS NOT NULL",
-        &[],
-    )?;
-    rows.rows()
-        .map(|row| {
-            Ok(MenuPizza {
-                pizza_id: column(&row, "pizza_id")?,
-                pizza_nm: column(&row, "pizza_nm")?,
-                size: column(&row, "size")?,
-                price: price(&column::<String>(&row, "price")?)?,
-                pizza_type_id: column(&row, "pizza_type_id")?,
-                pizza_categ: column(&row, "pizza_categ")?,
-            })
-        })
-        .collect()
+/// One of the menu's stored answers (migration 0013 keeps them up to date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuDocument {
+    /// `GET /api/menu/`: every pizza with its type (see [`crate::menu::MenuPizza`]).
+    Menu,
+    /// `GET /api/menu/types/`: every type (see [`crate::menu::PizzaType`]).
+    Types,
 }
 
-/// Every pizza type, by category, name and id.
-pub fn list_types(db: &Db) -> Result<Vec<PizzaType>, DbError> {
+impl MenuDocument {
+    /// Its key in `menu_document`.
+    fn name(self) -> &'static str {
+        match self {
+            MenuDocument::Menu => "menu",
+            MenuDocument::Types => "types",
+        }
+    }
+}
+
+/// A stored document's tag, with its body unless the client already has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedDocument {
+    /// The strong entity tag, quoted.
+    pub etag: String,
+    /// The JSON; `None` when `etag` is one of the client's tags.
+    pub body: Option<String>,
+}
+
+/// The document as stored, in one small read: only its tag when it is one of
+/// `client_tags` (what the client's `If-None-Match` lists, `*` matching any).
+pub fn document(
+    db: &Db,
+    document: MenuDocument,
+    client_tags: &[String],
+) -> Result<TaggedDocument, DbError> {
+    let tags = client_tags.iter().cloned().map(Some).collect();
     let rows = db.query(
-        "SELECT pizza_type_id,
-                coalesce(pizza_nm, '') AS pizza_nm,
-                coalesce(pizza_categ, '') AS pizza_categ,
-                coalesce(pizza_img_url, '') AS pizza_img_url,
-                ingredients
-         FROM pizza_types
-         ORDER BY pizza_categ COLLATE \"C\", pizza_nm COLLATE \"C\", pizza_type_id COLLATE \"C\"",
-        &[],
+        "SELECT etag,
+                CASE WHEN etag = ANY($2) OR '*' = ANY($2) THEN NULL ELSE body END AS body
+         FROM menu_document
+         WHERE name = $1",
+        &[text(document.name()), ParameterValue::ArrayStr(tags)],
     )?;
-    rows.rows()
-        .map(|row| {
-            let ingredients: Vec<Option<String>> = column(&row, "ingredients")?;
-            Ok(PizzaType {
-                pizza_type_id: column(&row, "pizza_type_id")?,
-                pizza_nm: column(&row, "pizza_nm")?,
-                pizza_categ: column(&row, "pizza_categ")?,
-                pizza_img_url: column(&row, "pizza_img_url")?,
-                ingredients: ingredients.into_iter().flatten().collect(),
-            })
-        })
-        .collect()
+    let row = single_row(&rows, "menu document")?;
+    Ok(TaggedDocument {
+        etag: column(&row, "etag")?,
+        body: nullable(&row, "body"),
+    })
 }
 
 /// The id of the pizza of type name `pizza_nm` (exact, case-sensitive) in
