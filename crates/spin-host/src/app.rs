@@ -4,6 +4,7 @@
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::cache;
+use crate::engine::{EngineOptions, new_engine};
 use crate::http_util::empty;
 use crate::instance::{self, Invocation};
 use crate::manifest::{Manifest, RouteDecl};
@@ -20,8 +21,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi_http::bindings::ProxyPre;
 use wasmtime_wasi_http::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::body::HyperOutgoingBody;
@@ -35,6 +36,8 @@ pub struct AppConfig {
     pub strict_tx: bool,
     /// Where compiled components are cached (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
+    /// Instance allocation and profiling of the engine.
+    pub engine: EngineOptions,
 }
 
 /// One component, ready to instantiate.
@@ -79,7 +82,7 @@ impl App {
         config: AppConfig,
     ) -> Result<Arc<App>> {
         let vars = AppVariables::resolve(&manifest.variables, cli_vars, &manifest.dir)?;
-        let engine = new_engine()?;
+        let engine = new_engine(config.engine)?;
         let linker = new_linker(&engine)?;
         let mut components = HashMap::new();
         for (id, decl) in &manifest.components {
@@ -220,25 +223,6 @@ fn configure_error(e: anyhow::Error) -> anyhow::Error {
             "spin_factor_variables::VariablesFactor::configure_app failed: {e}"
         ))
         .context("failed to configure app")
-}
-
-/// Engine with async support and the pooling allocator (instances are created
-/// per request, so slot reuse matters).
-fn new_engine() -> Result<Engine> {
-    let mut config = wasmtime::Config::new();
-    config.wasm_component_model(true);
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(1000)
-        .total_core_instances(4000)
-        .total_memories(1000)
-        .total_tables(2000)
-        .max_memories_per_component(16)
-        .max_tables_per_component(32)
-        .max_core_instances_per_component(64)
-        .max_component_instance_size(1 << 20)
-        .max_memory_size(4 << 30);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Ok(Engine::new(&config)?)
 }
 
 /// Interfaces [`new_linker`] implements; everything else is stubbed with traps.

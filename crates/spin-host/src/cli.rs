@@ -37,4 +37,11 @@ pub struct Cli {
     /// Roll back and report transactions left open by a request (test mode).
     #[arg(long, env = "SPIN_HOST_STRICT_TX", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     pub strict_tx: bool,
+    /// Disable wasmtime's pooling instance allocator, as `spin up --disable-pooling`.
+    #[arg(long)]
+    pub disable_pooling: bool,
+    /// JIT profiler for `perf`: `perfmap` writes /tmp/perf-<pid>.map naming the
+    /// compiled wasm functions (default: none, as in Spin).
+    #[arg(long, env = "SPIN_HOST_PROFILER", value_enum)]
+    pub profiler: Option<crate::engine::Profiler>,
 }

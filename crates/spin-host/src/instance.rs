@@ -2,6 +2,7 @@
 //! HTTP listener and in-process `<id>.spin.internal` dispatch (both reach it
 //! through `app::App::invoke`, which builds the instance's state).
 
+use crate::engine::EPOCH_DEADLINE;
 use crate::state::HostState;
 use anyhow::{Result, anyhow};
 use bytes::Bytes;
@@ -37,6 +38,7 @@ where
 {
     let mut store = Store::new(pre.engine(), state);
     store.limiter(|s| &mut s.limits);
+    store.set_epoch_deadline(EPOCH_DEADLINE);
     let req = store.data_mut().new_incoming_request(Scheme::Http, req)?;
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let out = store.data_mut().new_response_outparam(sender)?;

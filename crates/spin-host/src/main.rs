@@ -5,15 +5,16 @@
 //! `grep -o 'crate::[a-z_]*'`), so there are no import cycles:
 //!
 //! 1. leaves: `manifest`, `routing`, `allowed_hosts`, `logging`, `cache`,
-//!    `bindings`;
-//! 2. `http_util` (routing), `selection` (allowed_hosts, manifest);
+//!    `bindings`, `pooling`;
+//! 2. `http_util` (routing), `selection` (allowed_hosts, manifest), `engine`
+//!    (pooling);
 //! 3. the host interfaces, each with its own per-instance state, as Spin's
 //!    factors: `pg` (allowed_hosts, bindings), `variables` (bindings,
 //!    manifest), `outbound_http` (allowed_hosts, http_util, routing);
-//!    `cli` (variables);
+//!    `cli` (engine, variables);
 //! 4. `state`, the store data made of those parts (logging, pg, variables,
 //!    outbound_http);
-//! 5. `instance` (state);
+//! 5. `instance` (engine, state);
 //! 6. `app` (everything below; it implements `outbound_http::LocalApp`, the
 //!    view of the app that `*.spin.internal` chaining needs);
 //! 7. `trigger` (app, http_util, instance, logging, routing);
@@ -24,12 +25,14 @@ mod app;
 mod bindings;
 mod cache;
 mod cli;
+mod engine;
 mod http_util;
 mod instance;
 mod logging;
 mod manifest;
 mod outbound_http;
 mod pg;
+mod pooling;
 mod routing;
 mod selection;
 mod state;
@@ -42,6 +45,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // What Spin 3.6.3's `#[tokio::main]` (`src/bin/spin.rs`) builds: a
+    // multi-threaded runtime with tokio's default worker count (one per core)
+    // and all drivers.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -84,6 +90,10 @@ async fn run(cli: cli::Cli) -> Result<()> {
         max_instance_memory: cli.max_instance_memory,
         strict_tx: cli.strict_tx,
         cache_dir: (!cli.no_cache).then(|| manifest.dir.join(".spin-host").join("cache")),
+        engine: engine::EngineOptions {
+            disable_pooling: cli.disable_pooling,
+            profiler: cli.profiler,
+        },
     };
     if config.strict_tx {
         eprintln!("spin-host: strict transaction mode is on (SPIN_HOST_STRICT_TX)");

@@ -1,4 +1,4 @@
-//! The HTTP trigger: an HTTP/1.1 listener that routes requests to components
+//! The HTTP trigger: an HTTP/1.1 and h2c listener that routes requests to components
 //! with Spin's `spin-*` headers, answers the `/.well-known/spin/*` endpoints,
 //! writes the access log and shuts down gracefully.
 
@@ -12,7 +12,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -69,12 +70,19 @@ pub async fn serve(
             let app = app.clone();
             async move { Ok::<_, std::convert::Infallible>(handle(app, req, peer, local).await) }
         });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(stream), service);
+        // As Spin's `HttpServer::serve_connection` (`crates/trigger-http/src/
+        // server.rs`): one auto-detecting (HTTP/1.1 or h2c) builder per
+        // connection with hyper's defaults, so keep-alive is on and idle
+        // connections have no timeout.
+        let conn = auto::Builder::new(TokioExecutor::new())
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await
-                && !e.is_incomplete_message()
+                && !e
+                    .downcast_ref::<hyper::Error>()
+                    .is_some_and(hyper::Error::is_incomplete_message)
             {
                 eprintln!("spin-host: connection error: {e}");
             }
