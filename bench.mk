@@ -2,8 +2,15 @@
 #
 #   make bench           the full run (< 10 min on 2 cores): table on stdout,
 #                        bench/results/<UTC timestamp>.json and .png
-#   make bench QUICK=1   the short run (< 2 min)
+#   make bench QUICK=1   the short run (about 3 min)
+#   make bench SPIN=/path/to/spin
+#                        the same scenarios against `spin up` too, after spin-host (a `spin`
+#                        on PATH is used unless SPIN= is given empty); one table compares them
 #   make bench-smoke     a few requests per scenario (< 30 s), fails on any error; `make test` runs it
+#   make profile         perf under the order rush and the menu browse (needs linux-perf):
+#                        bench/results/<UTC timestamp>-profile-orders.svg, -menu.svg and
+#                        -profile.json with the top self-time frames; CALL_GRAPH=fp follows
+#                        the wasm call chains instead of spin-host's (default dwarf,16384)
 #   make chaos           fault injection (< 8 min): PostgreSQL killed, a table locked, the pool
 #                        exhausted, the host stopped; twice, the second time with PgBouncer
 #                        between the app and PostgreSQL (as the stg/prod Pooler); reports in
@@ -23,9 +30,15 @@ BENCH_PREREQ := deps
 endif
 
 BENCH := target/release/pizza-bench
-BENCH_FLAGS := $(if $(filter 1,$(QUICK)),--quick)
+# The Spin to compare spin-host with: SPIN=/path/to/spin, else a `spin` on PATH, else none.
+SPIN ?= $(shell command -v spin 2>/dev/null)
+BENCH_FLAGS := $(if $(filter 1,$(QUICK)),--quick) $(if $(SPIN),--spin $(SPIN))
+# Flame graphs: inferno's binaries, pinned, installed into target/tools by `make profile`.
+INFERNO_VERSION := 0.12.8
+BENCH_TOOLS := target/tools
+INFERNO_STAMP := $(BENCH_TOOLS)/.inferno-$(INFERNO_VERSION)
 
-.PHONY: bench bench-build bench-smoke chaos
+.PHONY: bench bench-build bench-smoke chaos profile profile-perf
 
 bench-build: $(BENCH_PREREQ)
 	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM))
@@ -36,6 +49,16 @@ bench: bench-build
 
 bench-smoke: bench-build
 	$(BENCH) --smoke
+
+profile: profile-perf bench-build $(INFERNO_STAMP)
+	$(BENCH) --profile --inferno-dir $(BENCH_TOOLS)/bin $(if $(CALL_GRAPH),--call-graph $(CALL_GRAPH))
+
+profile-perf:
+	@command -v perf >/dev/null 2>&1 || { echo "perf not found: sudo apt-get install linux-perf"; exit 1; }
+
+$(INFERNO_STAMP):
+	$(CARGO) install inferno --version $(INFERNO_VERSION) --locked --root $(BENCH_TOOLS)
+	@touch $@
 
 ## The chaos run serves through pizza-e2e's harness, whose manifest adds the test-only wasm.
 chaos: $(BENCH_PREREQ)

@@ -2,12 +2,16 @@
 //! requests the scenarios issue.
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Uri};
+use http::{HeaderMap, HeaderValue, Method, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
+
+/// How long one request may take before it counts as failed: the host's
+/// PostgreSQL pools have no wait timeout, so a stuck run must end somewhere.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An HTTP/1.1 client with a keep-alive connection pool (one connection per
 /// request in flight, reused afterwards).
@@ -39,8 +43,20 @@ pub struct Req {
     pub expect: &'static [u16],
 }
 
-/// Sends `req` and reads the whole answer; `Err` for transport failures.
-pub async fn send(client: &Client, req: &Req) -> anyhow::Result<(u16, Bytes)> {
+/// What the server answered.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The `ETag` header, if any.
+    pub etag: Option<HeaderValue>,
+    /// The whole body.
+    pub body: Bytes,
+}
+
+/// Sends `req` and reads the whole answer; `Err` for transport failures and
+/// after [`REQUEST_TIMEOUT`].
+pub async fn send(client: &Client, req: &Req) -> anyhow::Result<Answer> {
     let mut builder = http::Request::builder()
         .method(req.method.clone())
         .uri(req.uri.clone());
@@ -48,21 +64,28 @@ pub async fn send(client: &Client, req: &Req) -> anyhow::Result<(u16, Bytes)> {
         h.clone_from(&req.headers);
     }
     let request = builder.body(Full::new(req.body.clone()))?;
-    let response = client.request(request).await?;
-    let status = response.status().as_u16();
-    let body = response.into_body().collect().await?.to_bytes();
-    Ok((status, body))
+    let exchange = async {
+        let response = client.request(request).await?;
+        let status = response.status().as_u16();
+        let etag = response.headers().get(http::header::ETAG).cloned();
+        let body = response.into_body().collect().await?.to_bytes();
+        anyhow::Ok(Answer { status, etag, body })
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer within {REQUEST_TIMEOUT:?}"))?
 }
 
 /// Sends `req` and fails unless the status is one of `req.expect`.
-pub async fn send_expect(client: &Client, req: &Req) -> anyhow::Result<(u16, Bytes)> {
-    let (status, body) = send(client, req).await?;
-    if !req.expect.contains(&status) {
+pub async fn send_expect(client: &Client, req: &Req) -> anyhow::Result<Answer> {
+    let answer = send(client, req).await?;
+    if !req.expect.contains(&answer.status) {
         anyhow::bail!(
-            "{} answered {status}: {}",
+            "{} answered {}: {}",
             req.label,
-            String::from_utf8_lossy(&body[..body.len().min(300)])
+            answer.status,
+            String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)])
         );
     }
-    Ok((status, body))
+    Ok(answer)
 }

@@ -17,6 +17,13 @@ const ROLE_PASSWORDS: [(&str, &str); 3] = [
 /// The role the order service (and so pgbench) connects as.
 pub const ORDER_ROLE: &str = "pizza_order";
 
+/// The state of the order tables at one moment.
+pub struct Mark {
+    order_id: i64,
+    event_id: i64,
+    at: String,
+}
+
 /// A running, migrated and seeded database; stopped and removed on drop.
 pub struct Database {
     pg: Postgres,
@@ -73,6 +80,13 @@ impl Database {
         )
     }
 
+    /// The order role's connection limit (`None`: unlimited).
+    pub fn order_connection_limit(&self) -> Option<usize> {
+        let sql = format!("SELECT rolconnlimit FROM pg_roles WHERE rolname = '{ORDER_ROLE}'");
+        let limit: i64 = self.pg.psql(DB, &sql).trim().parse().unwrap_or(-1);
+        usize::try_from(limit).ok()
+    }
+
     /// Makes new sessions of the order role log every statement with its
     /// parameters (`true`), or stop doing so (`false`).
     pub fn log_order_statements(&self, on: bool) {
@@ -88,6 +102,33 @@ impl Database {
     pub fn server_log(&self) -> PathBuf {
         let data = PathBuf::from(self.pg.psql(DB, "SHOW data_directory").trim());
         data.parent().unwrap_or(&data).join("server.log")
+    }
+
+    /// Where the order tables stand now, for [`Database::reset`].
+    pub fn mark(&self) -> Mark {
+        let max = |sql: &str| self.pg.psql(DB, sql).trim().parse().unwrap_or(0);
+        Mark {
+            order_id: max("SELECT coalesce(max(order_id), 0) FROM orders"),
+            event_id: max("SELECT coalesce(max(event_id), 0) FROM outbox"),
+            at: self.pg.psql(DB, "SELECT now()").trim().to_owned(),
+        }
+    }
+
+    /// Takes the tables the scenarios write back to `mark`: the orders (and
+    /// their lines), outbox events, idempotency rows and login attempts made
+    /// since, then vacuums them; so each runtime starts from the same data.
+    pub fn reset(&self, mark: &Mark) {
+        let at = &mark.at;
+        for sql in [
+            format!("DELETE FROM orders WHERE order_id > {}", mark.order_id),
+            format!("DELETE FROM outbox WHERE event_id > {}", mark.event_id),
+            format!("DELETE FROM order_idempotency WHERE created_at > '{at}'"),
+            format!("DELETE FROM login_attempt WHERE window_start > '{at}'"),
+            "VACUUM ANALYZE orders, order_detail, outbox, order_idempotency, login_attempt"
+                .to_owned(),
+        ] {
+            self.pg.psql(DB, &sql);
+        }
     }
 
     /// The ids of the seeded branches.

@@ -1,7 +1,10 @@
-//! The app under test: `spin-host` serving the real `spin.toml` as a child
-//! process, its cold start, its memory, and the size of its components.
+//! The app under test: a Spin runtime serving the real `spin.toml` as a
+//! child process (with its own children, if it runs its trigger in one, as
+//! `spin up` may: they are measured and stopped with it), its cold start, its
+//! memory, and the size of its components.
 
 use crate::client::Client;
+use crate::runtime::Runtime;
 use serde::Serialize;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -60,7 +63,7 @@ pub fn bench_manifest(root: &Path, dir: &Path) -> anyhow::Result<(PathBuf, Vec<C
     Ok((path, sizes))
 }
 
-/// The compile cache the host keeps next to `manifest`.
+/// The compile cache `spin-host` keeps next to `manifest`.
 pub fn cache_dir(manifest: &Path) -> PathBuf {
     manifest
         .parent()
@@ -69,7 +72,7 @@ pub fn cache_dir(manifest: &Path) -> PathBuf {
         .join("cache")
 }
 
-/// A running `spin-host up`; terminated on drop.
+/// A running `<runtime> up`; it and its descendants are terminated on drop.
 pub struct Host {
     child: Child,
     spawned: Instant,
@@ -78,24 +81,31 @@ pub struct Host {
 }
 
 impl Host {
-    /// Starts `bin up -f manifest --listen 127.0.0.1:<free port>` with `variables`,
-    /// its stdout and stderr (routes, one access-log line per request) going to `log`.
+    /// Starts `<runtime> up -f manifest --listen 127.0.0.1:<free port>` with
+    /// `variables` (as `--variable k=v` and as `SPIN_VARIABLE_K` in the
+    /// environment, both ways `spin up` takes them) and `env`, its stdout and
+    /// stderr going to `log`.
     pub fn spawn(
-        bin: &Path,
+        runtime: &Runtime,
         manifest: &Path,
         variables: &[(String, String)],
+        env: &[(&str, &str)],
         log: &Path,
     ) -> anyhow::Result<Host> {
         let port = testkit::free_port();
         let out = File::create(log)?;
-        let mut cmd = testkit::host_command(bin, manifest, port, variables);
+        let mut cmd = testkit::host_command(&runtime.binary, manifest, port, variables);
+        for (k, v) in variables {
+            cmd.env(format!("SPIN_VARIABLE_{}", k.to_uppercase()), v);
+        }
+        cmd.envs(env.iter().copied());
         let spawned = Instant::now();
         let child = cmd
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
             .spawn()
-            .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", bin.display()))?;
+            .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", runtime.binary.display()))?;
         Ok(Host {
             child,
             spawned,
@@ -103,12 +113,17 @@ impl Host {
         })
     }
 
+    /// The runtime's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Polls `path` until it answers 200; returns the time since the process was spawned.
     pub async fn first_200(&mut self, client: &Client, path: &str) -> anyhow::Result<Duration> {
         let uri: http::Uri = format!("{}{path}", self.base_url).parse()?;
         loop {
             if let Some(status) = self.child.try_wait()? {
-                anyhow::bail!("spin-host exited during start-up ({status})");
+                anyhow::bail!("the runtime exited during start-up ({status})");
             }
             let req = crate::client::Req {
                 label: "cold start",
@@ -118,27 +133,39 @@ impl Host {
                 body: bytes::Bytes::new(),
                 expect: &[200],
             };
-            if let Ok((200, _)) = crate::client::send(client, &req).await {
+            if crate::client::send(client, &req)
+                .await
+                .is_ok_and(|a| a.status == 200)
+            {
                 return Ok(self.spawned.elapsed());
             }
             anyhow::ensure!(
                 self.spawned.elapsed() < START_TIMEOUT,
-                "spin-host not serving {path} after {START_TIMEOUT:?}"
+                "the runtime is not serving {path} after {START_TIMEOUT:?}"
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
-    /// The process's peak resident set size so far (`VmHWM`), in KiB.
+    /// The peak resident set size (`VmHWM`) since the start or the last
+    /// [`Host::reset_peak_rss`], in KiB, summed over the process and its descendants.
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        let peaks: Vec<u64> = tree(self.pid())
+            .into_iter()
+            .filter_map(vm_hwm_kib)
+            .collect();
+        (!peaks.is_empty()).then(|| peaks.iter().sum())
     }
 
-    /// SIGTERM, then SIGKILL after 20 s.
+    /// Starts a new peak-RSS window (`5` into `/proc/<pid>/clear_refs`, for
+    /// the process and each descendant); false if the kernel refused.
+    pub fn reset_peak_rss(&self) -> bool {
+        tree(self.pid())
+            .into_iter()
+            .all(|pid| std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok())
+    }
+
+    /// SIGTERM, then SIGKILL after 20 s; descendants left behind get SIGKILL.
     pub fn stop(mut self) {
         self.terminate();
     }
@@ -147,17 +174,24 @@ impl Host {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let family = tree(self.pid());
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.pid() as libc::pid_t, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                break;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for pid in family.into_iter().skip(1) {
+            if std::fs::metadata(format!("/proc/{pid}")).is_ok() {
+                // SAFETY: kill(2) on a process our child started, noted before it exited.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+        }
     }
 }
 
@@ -165,4 +199,44 @@ impl Drop for Host {
     fn drop(&mut self) {
         self.terminate();
     }
+}
+
+/// `pid` and its live descendants, `pid` first.
+fn tree(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let p = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+            let mut rest = stat.rsplit_once(')')?.1.split_whitespace();
+            let state = rest.next()?;
+            let ppid = rest.next()?.parse().ok()?;
+            (state != "Z").then_some((p, ppid))
+        })
+        .collect();
+    let mut family = vec![pid];
+    let mut i = 0;
+    while i < family.len() {
+        let parent = family[i];
+        family.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    family
+}
+
+/// `VmHWM` of `pid`, KiB.
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

@@ -2,7 +2,7 @@
 //! rate whose latencies run from each request's *intended* send time, so a
 //! slow server cannot hide its queueing (no coordinated omission).
 
-use crate::client::{Client, Req, send};
+use crate::client::{Answer, Client, Req, send};
 use crate::scenario::Scenario;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -38,7 +38,8 @@ pub fn histogram() -> Histogram<u64> {
 }
 
 impl Stats {
-    fn new() -> Stats {
+    /// Nothing recorded yet.
+    pub fn new() -> Stats {
         Stats {
             by_label: BTreeMap::new(),
             elapsed: Duration::ZERO,
@@ -46,12 +47,8 @@ impl Stats {
         }
     }
 
-    fn record(
-        &mut self,
-        req: &Req,
-        latency: Duration,
-        outcome: anyhow::Result<(u16, bytes::Bytes)>,
-    ) {
+    /// Records the answer to `req` that took `latency`.
+    pub fn record(&mut self, req: &Req, latency: Duration, outcome: &anyhow::Result<Answer>) {
         let entry = self
             .by_label
             .entry(req.label)
@@ -60,16 +57,17 @@ impl Stats {
                 errors: 0,
             });
         let failure = match outcome {
-            Ok((status, _)) if req.expect.contains(&status) => {
+            Ok(answer) if req.expect.contains(&answer.status) => {
                 entry
                     .hist
                     .saturating_record(latency.as_micros().max(1) as u64);
                 return;
             }
-            Ok((status, body)) => format!(
-                "{}: status {status}: {}",
+            Ok(answer) => format!(
+                "{}: status {}: {}",
                 req.label,
-                String::from_utf8_lossy(&body[..body.len().min(200)])
+                answer.status,
+                String::from_utf8_lossy(&answer.body[..answer.body.len().min(200)])
             ),
             Err(e) => format!("{}: {e:#}", req.label),
         };
@@ -79,7 +77,8 @@ impl Stats {
         }
     }
 
-    fn merge(&mut self, other: Stats) {
+    /// Adds what `other` recorded.
+    pub fn merge(&mut self, other: Stats) {
         for (label, s) in other.by_label {
             let entry = self.by_label.entry(label).or_insert_with(|| LabelStats {
                 hist: histogram(),
@@ -126,7 +125,7 @@ pub async fn closed_loop(
                 iter += 1;
                 let sent = Instant::now();
                 let outcome = send(&client, &req).await;
-                stats.record(&req, sent.elapsed(), outcome);
+                stats.record(&req, sent.elapsed(), &outcome);
             }
             stats
         });
@@ -165,7 +164,7 @@ pub async fn open_loop(
     let mut stats = Stats::new();
     while let Some(done) = tasks.join_next().await {
         let (req, latency, outcome) = done.expect("load task panicked");
-        stats.record(&req, latency, outcome);
+        stats.record(&req, latency, &outcome);
     }
     stats.elapsed = start.elapsed();
     stats

@@ -198,8 +198,10 @@ fn with_variables(sql: &str, prefix: &str, params: &[Option<String>]) -> String 
 /// What pgbench measured at one concurrency.
 #[derive(Debug, Clone, Serialize)]
 pub struct PgbenchRun {
-    /// Clients (`-c`).
+    /// The level: the app's virtual users it stands against.
     pub concurrency: usize,
+    /// pgbench's clients (`-c`): the level, at most the role's connection limit.
+    pub clients: usize,
     /// Seconds (`-T`).
     pub duration_s: u64,
     /// Transactions that completed.
@@ -239,13 +241,13 @@ pub fn scripts(statement: &OrderStatement, dir: &Path) -> anyhow::Result<Vec<Str
     Ok(args)
 }
 
-/// Runs `pgbench -n -M simple -c <concurrency> -j <min(2,c)> -T <secs>` with
-/// `script_args` against `(host, port, db, user, password)`, logging every
-/// transaction under `dir`.
+/// Runs `pgbench -n -M simple -c <clients> -j <min(2,c)> -T <secs>` with
+/// `script_args` against `(host, port, db, user, password)` for level
+/// `concurrency`, logging every transaction under `dir`.
 pub fn run(
     script_args: &[String],
     login: &(String, u16, &str, &str, &str),
-    concurrency: usize,
+    (concurrency, clients): (usize, usize),
     duration: Duration,
     dir: &Path,
 ) -> anyhow::Result<PgbenchRun> {
@@ -258,9 +260,9 @@ pub fn run(
         .args(["-n", "-M", "simple", "-l", "--log-prefix"])
         .arg(log_dir.join("tx"))
         .arg("-c")
-        .arg(concurrency.to_string())
+        .arg(clients.to_string())
         .arg("-j")
-        .arg(concurrency.min(2).to_string())
+        .arg(clients.min(2).to_string())
         .arg("-T")
         .arg(secs.to_string())
         .args(["-h", host, "-p", &port.to_string(), "-U", user])
@@ -290,6 +292,7 @@ pub fn run(
     };
     Ok(PgbenchRun {
         concurrency,
+        clients,
         duration_s: secs,
         transactions: hist.len(),
         failed: field("number of failed transactions:").map_or(failed_in_log, |f| f as u64),

@@ -1,13 +1,14 @@
 //! How long and how hard each mode runs.
 
+use crate::seed::Population;
 use std::time::Duration;
 
 /// Which run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// `make bench`: under 10 minutes on 2 cores.
+    /// `make bench`: under 10 minutes on 2 cores (per runtime).
     Full,
-    /// `make bench QUICK=1`: under 2 minutes.
+    /// `make bench QUICK=1`: about 3 minutes.
     Quick,
     /// `make bench-smoke` (from `make test`): a few requests per scenario.
     Smoke,
@@ -24,10 +25,16 @@ impl Mode {
     }
 }
 
+/// The mean think time of the seed-scale users. Negative-exponential think
+/// times are TPC-W's (mean 7 s there, a human reading a page); 2.5 s is a
+/// brisk customer who knows the menu, and what makes 1,000 users offer
+/// 1,000 / (3 × 2.5 s) = 133 orders/s, a third over the 100 orders/s goal.
+pub const THINK_MEAN: Duration = Duration::from_millis(2500);
+
 /// Levels and durations of one mode.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Closed-loop concurrencies of menu browse and order rush (and pgbench).
+    /// Closed-loop concurrencies of menu 200, menu 304 and order rush (and pgbench).
     pub levels: Vec<usize>,
     /// Time per level.
     pub level_time: Duration,
@@ -43,6 +50,8 @@ pub struct Plan {
     pub captured_orders: usize,
     /// Whether the first start runs with an empty compile cache.
     pub cold_without_cache: bool,
+    /// The seed-scale population.
+    pub population: Population,
 }
 
 impl Plan {
@@ -55,19 +64,29 @@ impl Plan {
                 login_levels: vec![1, 8, 32],
                 login_time: Duration::from_secs(6),
                 open_time: Duration::from_secs(15),
-                members: 128,
+                members: 1000,
                 captured_orders: 64,
                 cold_without_cache: true,
+                population: Population {
+                    users: 1000,
+                    think_mean: THINK_MEAN,
+                    duration: Duration::from_secs(30),
+                },
             },
             Mode::Quick => Plan {
-                levels: vec![1, 8, 32],
+                levels: vec![1, 8, 32, 128],
                 level_time: Duration::from_secs(3),
                 login_levels: vec![1, 8],
                 login_time: Duration::from_secs(3),
                 open_time: Duration::from_secs(3),
-                members: 32,
+                members: 1000,
                 captured_orders: 32,
                 cold_without_cache: true,
+                population: Population {
+                    users: 1000,
+                    think_mean: THINK_MEAN,
+                    duration: Duration::from_secs(12),
+                },
             },
             Mode::Smoke => Plan {
                 levels: vec![2],
@@ -75,9 +94,14 @@ impl Plan {
                 login_levels: vec![2],
                 login_time: Duration::from_millis(500),
                 open_time: Duration::from_millis(500),
-                members: 4,
+                members: 20,
                 captured_orders: 4,
                 cold_without_cache: false,
+                population: Population {
+                    users: 20,
+                    think_mean: Duration::from_millis(300),
+                    duration: Duration::from_secs(2),
+                },
             },
         }
     }

@@ -1,14 +1,15 @@
-//! Results: the table on stdout, `bench/results/<timestamp>.json` and a PNG
-//! chart of latency percentiles against concurrency.
+//! What a run measured, as data: written to `bench/results/<timestamp>.json`
+//! and read by the table, the chart and the goals.
 
 use crate::data::OrderMix;
+use crate::goals::Goal;
 use crate::host::ComponentSize;
 use crate::load::Stats;
+use crate::machine::{Machine, Source};
 use crate::pgbench::{OrderStatement, PgbenchRun};
+use crate::runtime::Runtime;
 use hdrhistogram::Histogram;
-use plotters::prelude::*;
 use serde::Serialize;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// Percentiles of a latency histogram (µs), in milliseconds.
@@ -22,6 +23,8 @@ pub struct Latency {
     pub p50_ms: f64,
     /// 90th percentile.
     pub p90_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
     /// 99th percentile.
     pub p99_ms: f64,
     /// 99.9th percentile.
@@ -39,6 +42,7 @@ impl Latency {
             mean_ms: hist.mean() / 1000.0,
             p50_ms: ms(hist.value_at_quantile(0.50)),
             p90_ms: ms(hist.value_at_quantile(0.90)),
+            p95_ms: ms(hist.value_at_quantile(0.95)),
             p99_ms: ms(hist.value_at_quantile(0.99)),
             p999_ms: ms(hist.value_at_quantile(0.999)),
             max_ms: ms(hist.max()),
@@ -59,14 +63,30 @@ pub struct Endpoint {
     pub latency: Latency,
 }
 
+/// The seed-scale population behind a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Population {
+    /// Concurrent users, each a registered member.
+    pub users: usize,
+    /// Mean of the exponential think time, seconds.
+    pub think_mean_s: f64,
+    /// Orders per second the users' schedules offer on average.
+    pub offered_orders_per_s: f64,
+    /// Orders the schedules actually held.
+    pub scheduled_orders: u64,
+    /// `POST /api/order/` answered 201 per second.
+    pub orders_per_s: f64,
+}
+
 /// One scenario at one load.
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {
     /// Scenario name.
     pub scenario: String,
-    /// `closed` (N users back to back) or `open` (fixed rate).
+    /// `closed` (N users back to back), `open` (fixed rate) or `users`
+    /// (a population of users on their own schedules).
     pub mode: &'static str,
-    /// Virtual users (closed loop).
+    /// Virtual users (closed loop, users).
     pub concurrency: Option<usize>,
     /// Requests per second scheduled (open loop).
     pub rate_per_s: Option<f64>,
@@ -80,6 +100,10 @@ pub struct Run {
     pub latency: Latency,
     /// Per request label.
     pub endpoints: Vec<Endpoint>,
+    /// The runtime's peak RSS during this run (VmHWM reset before it), KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// The population, for the seed-scale scenario.
+    pub population: Option<Population>,
 }
 
 impl Run {
@@ -112,6 +136,8 @@ impl Run {
                     latency: Latency::of(&s.hist),
                 })
                 .collect(),
+            peak_rss_kib: None,
+            population: None,
         }
     }
 
@@ -121,51 +147,113 @@ impl Run {
     }
 }
 
+/// Cold start: process spawn to the first 200 on `/api/menu/`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColdStart {
+    /// With an empty compile cache (every component compiled); only measured
+    /// for `spin-host`, whose cache the bench owns.
+    pub without_cache_ms: Option<f64>,
+    /// The first start of the run, whatever the cache held (Spin's own cache).
+    pub first_start_ms: f64,
+    /// With the cache the previous start wrote.
+    pub with_cache_ms: f64,
+}
+
+/// Everything one runtime served.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuntimeRuns {
+    /// The runtime: name, binary, version.
+    pub runtime: Runtime,
+    /// Its start times.
+    pub cold_start: ColdStart,
+    /// Its peak RSS over all its runs (largest of the runs'), KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// Every scenario run, in order.
+    pub runs: Vec<Run>,
+}
+
+impl RuntimeRuns {
+    /// The closed-loop run of `scenario` at `c` users.
+    pub fn closed(&self, scenario: &str, c: usize) -> Option<&Run> {
+        self.runs
+            .iter()
+            .find(|r| r.mode == "closed" && r.scenario == scenario && r.concurrency == Some(c))
+    }
+
+    /// The run of the seed-scale population.
+    pub fn population(&self) -> Option<&Run> {
+        self.runs.iter().find(|r| r.population.is_some())
+    }
+}
+
+/// One runtime's order placements next to pgbench's at the same concurrency.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppShare {
+    /// The runtime's name.
+    pub runtime: String,
+    /// Its `POST /api/order/` answers (201) per second in the order rush.
+    pub orders_per_s: f64,
+    /// `orders_per_s` / pgbench's transactions per second.
+    pub to_ceiling: f64,
+}
+
 /// pgbench at one concurrency.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ceiling {
-    /// Clients.
+    /// The level (the app's virtual users).
     pub concurrency: usize,
+    /// pgbench's clients: the level, at most the order role's connection
+    /// limit (as many as the app's pool may hold).
+    pub clients: usize,
     /// Transactions per second.
     pub tps: f64,
     /// Failed transactions.
     pub failed: u64,
     /// Per-transaction latency.
     pub latency: Latency,
-    /// The app's order placements per second at the same concurrency.
-    pub app_orders_per_s: f64,
-    /// `app_orders_per_s / tps`.
-    pub app_to_ceiling: f64,
+    /// Each runtime's order rush at the same concurrency.
+    pub app: Vec<AppShare>,
 }
 
 impl Ceiling {
-    /// pgbench's `run` next to the app's order rush at the same concurrency.
-    pub fn new(run: &PgbenchRun, app: &Run) -> Ceiling {
-        let app_orders = app
-            .endpoint(crate::scenario::ORDER_CREATE)
-            .map_or(0.0, |e| e.throughput_per_s);
+    /// pgbench's `run` next to each runtime's order rush at the same concurrency.
+    pub fn new(run: &PgbenchRun, runtimes: &[RuntimeRuns]) -> Ceiling {
+        let app = runtimes
+            .iter()
+            .map(|rt| {
+                let orders_per_s = rt
+                    .closed(crate::scenario::ORDER_RUSH, run.concurrency)
+                    .and_then(|r| r.endpoint(crate::scenario::ORDER_CREATE))
+                    .map_or(0.0, |e| e.throughput_per_s);
+                AppShare {
+                    runtime: rt.runtime.name.to_owned(),
+                    orders_per_s,
+                    to_ceiling: if run.tps > 0.0 {
+                        orders_per_s / run.tps
+                    } else {
+                        0.0
+                    },
+                }
+            })
+            .collect();
         Ceiling {
             concurrency: run.concurrency,
+            clients: run.clients,
             tps: run.tps,
             failed: run.failed,
             latency: Latency::of(&run.hist),
-            app_orders_per_s: app_orders,
-            app_to_ceiling: if run.tps > 0.0 {
-                app_orders / run.tps
-            } else {
-                0.0
-            },
+            app,
         }
     }
 }
 
-/// Cold start: process spawn to the first 200 on `/api/menu/`.
+/// How the run's members were made.
 #[derive(Debug, Clone, Serialize)]
-pub struct ColdStart {
-    /// With an empty compile cache (every component compiled).
-    pub without_cache_ms: Option<f64>,
-    /// With the cache the previous start wrote.
-    pub with_cache_ms: f64,
+pub struct Members {
+    /// Registered and logged in through the app before any load.
+    pub count: usize,
+    /// Wall time of registering and logging them in (two argon2id each).
+    pub setup_s: f64,
 }
 
 /// Everything one run measured; written as JSON.
@@ -175,22 +263,24 @@ pub struct Report {
     pub started_at: String,
     /// `full`, `quick` or `smoke`.
     pub mode: String,
-    /// CPUs available.
-    pub cpus: usize,
+    /// The commit the run was built from.
+    pub source: Source,
+    /// The machine.
+    pub machine: Machine,
     /// The wasm components and their sizes.
     pub components: Vec<ComponentSize>,
-    /// Cold start times.
-    pub cold_start: ColdStart,
-    /// The host's peak resident set size under load (VmHWM), KiB.
-    pub host_peak_rss_kib: Option<u64>,
     /// The orders replayed.
     pub order_mix: OrderMix,
     /// The statement pgbench ran.
     pub order_statement: OrderStatement,
-    /// Every scenario run.
-    pub runs: Vec<Run>,
+    /// The members the scenarios use.
+    pub members: Members,
+    /// Each runtime's runs: `spin-host` first, then `spin` if given.
+    pub runtimes: Vec<RuntimeRuns>,
     /// pgbench against the app, per concurrency.
     pub ceiling: Vec<Ceiling>,
+    /// The goals, measured.
+    pub goals: Vec<Goal>,
     /// All errors (unexpected statuses, transport failures, failed pgbench transactions).
     pub errors: u64,
     /// A few of them.
@@ -199,248 +289,8 @@ pub struct Report {
     pub wall_time_s: f64,
 }
 
-fn f(ms: f64) -> String {
-    if ms >= 100.0 {
-        format!("{ms:.0}")
-    } else if ms >= 10.0 {
-        format!("{ms:.1}")
-    } else {
-        format!("{ms:.2}")
-    }
-}
-
-/// The human-readable table.
-pub fn table(r: &Report) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "pizza-bench {} run {} on {} CPUs",
-        r.mode, r.started_at, r.cpus
-    );
-    let _ = writeln!(
-        s,
-        "replaying {} orders of the data set: {:.2} lines and {:.2} pizzas per order, up to {} lines",
-        r.order_mix.orders,
-        r.order_mix.lines_per_order,
-        r.order_mix.pizzas_per_order,
-        r.order_mix.max_lines
-    );
-    let _ = writeln!(s, "\nwasm components");
-    let mut seen = std::collections::BTreeMap::new();
-    for c in &r.components {
-        seen.entry(c.source.clone())
-            .or_insert((c.bytes, Vec::new()))
-            .1
-            .push(c.component.clone());
-    }
-    for (source, (bytes, ids)) in &seen {
-        let name = Path::new(source)
-            .file_name()
-            .map_or(source.clone(), |n| n.to_string_lossy().into_owned());
-        let _ = writeln!(
-            s,
-            "  {name:<22} {:>8.1} KiB  {}",
-            *bytes as f64 / 1024.0,
-            ids.join(", ")
-        );
-    }
-    let total: u64 = seen.values().map(|(b, _)| b).sum();
-    let _ = writeln!(
-        s,
-        "  {:<22} {:>8.1} KiB",
-        "total (distinct files)",
-        total as f64 / 1024.0
-    );
-    let cold = match r.cold_start.without_cache_ms {
-        Some(ms) => format!("{ms:.0} ms without compile cache, "),
-        None => String::new(),
-    };
-    let _ = writeln!(
-        s,
-        "\ncold start (spawn to first 200 on /api/menu/): {cold}{:.0} ms with cache",
-        r.cold_start.with_cache_ms
-    );
-    let _ = writeln!(
-        s,
-        "\n{:<12} {:<6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}",
-        "scenario",
-        "mode",
-        "load",
-        "req/s",
-        "p50 ms",
-        "p90 ms",
-        "p99 ms",
-        "p99.9 ms",
-        "max ms",
-        "errors"
-    );
-    for run in &r.runs {
-        let load = match (run.concurrency, run.rate_per_s) {
-            (Some(c), _) => format!("c={c}"),
-            (None, Some(rate)) => format!("{rate:.0}/s"),
-            _ => String::new(),
-        };
-        let l = &run.latency;
-        let _ = writeln!(
-            s,
-            "{:<12} {:<6} {:>9} {:>9.1} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}",
-            run.scenario,
-            run.mode,
-            load,
-            run.throughput_per_s,
-            f(l.p50_ms),
-            f(l.p90_ms),
-            f(l.p99_ms),
-            f(l.p999_ms),
-            f(l.max_ms),
-            run.errors
-        );
-        if run.endpoints.len() > 1 {
-            for e in &run.endpoints {
-                let l = &e.latency;
-                let _ = writeln!(
-                    s,
-                    "  {:<36} {:>9.1} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}",
-                    e.label,
-                    e.throughput_per_s,
-                    f(l.p50_ms),
-                    f(l.p90_ms),
-                    f(l.p99_ms),
-                    f(l.p999_ms),
-                    f(l.max_ms),
-                    e.errors
-                );
-            }
-        }
-    }
-    let _ = writeln!(
-        s,
-        "\ndatabase ceiling: pgbench running the order endpoint's statement ({} captured parameter sets)",
-        r.order_statement.captured
-    );
-    let _ = writeln!(
-        s,
-        "{:>6} {:>10} {:>8} {:>8} {:>7} {:>14} {:>12}",
-        "conc", "pgbench tps", "p50 ms", "p99 ms", "failed", "app orders/s", "app/ceiling"
-    );
-    for c in &r.ceiling {
-        let _ = writeln!(
-            s,
-            "{:>6} {:>10.1} {:>8} {:>8} {:>7} {:>14.1} {:>11.1}%",
-            c.concurrency,
-            c.tps,
-            f(c.latency.p50_ms),
-            f(c.latency.p99_ms),
-            c.failed,
-            c.app_orders_per_s,
-            c.app_to_ceiling * 100.0
-        );
-    }
-    let rss = r.host_peak_rss_kib.map_or("unknown".to_owned(), |k| {
-        format!("{:.1} MiB", k as f64 / 1024.0)
-    });
-    let _ = writeln!(s, "\nhost peak RSS under load (VmHWM): {rss}");
-    let _ = writeln!(s, "wall time: {:.1} s", r.wall_time_s);
-    for e in &r.error_samples {
-        let _ = writeln!(s, "  error: {e}");
-    }
-    let _ = writeln!(s, "errors: {}", r.errors);
-    s
-}
-
-/// Writes the report as pretty JSON.
-pub fn write_json(r: &Report, path: &Path) -> anyhow::Result<()> {
-    std::fs::write(path, serde_json::to_string_pretty(r)? + "\n")?;
-    Ok(())
-}
-
-/// p50 and p99 against concurrency, per closed-loop scenario and for
-/// pgbench, on log-log axes, as a PNG.
-pub fn write_chart(r: &Report, path: &Path) -> anyhow::Result<()> {
-    plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
-        .map_err(|_| anyhow::anyhow!("cannot load the bundled font"))?;
-    // (name, [(concurrency, p50, p99)])
-    type Series = (String, Vec<(f64, f64, f64)>);
-    let mut series: Vec<Series> = Vec::new();
-    for run in r.runs.iter().filter(|x| x.mode == "closed") {
-        let point = (
-            run.concurrency.unwrap_or(1) as f64,
-            run.latency.p50_ms,
-            run.latency.p99_ms,
-        );
-        match series.iter_mut().find(|(name, _)| *name == run.scenario) {
-            Some((_, points)) => points.push(point),
-            None => series.push((run.scenario.clone(), vec![point])),
-        }
-    }
-    series.push((
-        "pgbench (order SQL)".to_owned(),
-        r.ceiling
-            .iter()
-            .map(|c| (c.concurrency as f64, c.latency.p50_ms, c.latency.p99_ms))
-            .collect(),
-    ));
-    let all = series.iter().flat_map(|(_, p)| p.iter());
-    let max_c = all.clone().map(|p| p.0).fold(1.0, f64::max);
-    let max_ms = all.clone().map(|p| p.2).fold(1.0, f64::max);
-    let min_ms = all.map(|p| p.1).fold(f64::MAX, f64::min).clamp(0.001, 1.0);
-
-    let root = BitMapBackend::new(path, (1400, 620)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let title = format!(
-        "pizza-bench {} {}: latency against concurrency (closed loop)",
-        r.mode, r.started_at
-    );
-    let root = root.titled(&title, ("sans-serif", 22))?;
-    let panels = root.split_evenly((1, 2));
-    for (panel, (name, pick)) in panels.iter().zip([("p50", 0usize), ("p99", 1)]) {
-        let mut chart = ChartBuilder::on(panel)
-            .caption(format!("{name} latency"), ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(
-                (0.8..max_c * 1.25).log_scale(),
-                (min_ms * 0.8..max_ms * 1.5).log_scale(),
-            )?;
-        chart
-            .configure_mesh()
-            .x_desc("concurrency (virtual users / pgbench clients)")
-            .x_labels(6)
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| {
-                if *y >= 1.0 {
-                    format!("{y:.0}")
-                } else {
-                    format!("{y:.2}")
-                }
-            })
-            .light_line_style(RGBColor(238, 238, 238))
-            .y_desc("ms")
-            .label_style(("sans-serif", 13))
-            .draw()?;
-        for (i, (label, points)) in series.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            let xy: Vec<(f64, f64)> = points
-                .iter()
-                .map(|&(c, p50, p99)| (c, if pick == 0 { p50 } else { p99 }))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(xy.clone(), color.stroke_width(2)))?
-                .label(label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                });
-            chart.draw_series(xy.into_iter().map(|p| Circle::new(p, 4, color.filled())))?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()?;
-    }
-    root.present()?;
+/// Writes `value` as pretty JSON.
+pub fn write_json(value: &impl Serialize, path: &Path) -> anyhow::Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(value)? + "\n")?;
     Ok(())
 }

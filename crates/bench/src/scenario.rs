@@ -1,25 +1,12 @@
-//! The three scenarios of the issue, as generators of requests: menu browse,
-//! order rush and login storm.
+//! The closed- and open-loop scenarios, as generators of requests: menu 200,
+//! menu 304, order rush and login storm.
 
 use crate::client::Req;
+use crate::members::{Member, member_headers};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// A member registered and logged in before the load starts.
-#[derive(Clone, Debug)]
-pub struct Member {
-    /// `member_id`.
-    pub id: String,
-    /// The plain password.
-    pub pw: String,
-    /// `Bearer <token>`.
-    pub bearer: HeaderValue,
-    /// The address the member's logins come from, through the trusted proxy
-    /// (`X-Forwarded-For`): every member its own, as real customers.
-    pub from: HeaderValue,
-}
 
 /// Produces the requests of one scenario; `user` is the virtual user and
 /// `iter` its iteration (the open loop is user 0, `iter` the request number).
@@ -30,75 +17,100 @@ pub trait Scenario: Send + Sync {
     fn request(&self, user: usize, iter: u64) -> Req;
 }
 
-fn uri(base: &str, path: &str) -> Uri {
+/// `base` and `path` as a URI.
+pub fn uri(base: &str, path: &str) -> Uri {
     format!("{base}{path}").parse().expect("valid URI")
 }
 
-fn json_headers() -> HeaderMap {
+/// `Content-Type: application/json`.
+pub fn json_headers() -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h
 }
 
-/// JSON headers of a request a member sends from `from` through the proxy.
-fn member_headers(from: &HeaderValue) -> HeaderMap {
-    let mut h = json_headers();
-    h.insert("x-forwarded-for", from.clone());
-    h
-}
+/// The scenario of plain menu GETs.
+pub const MENU_200: &str = "menu 200";
+/// The scenario of revalidating menu GETs.
+pub const MENU_304: &str = "menu 304";
+/// The order scenario.
+pub const ORDER_RUSH: &str = "order rush";
+/// The login scenario.
+pub const LOGIN_STORM: &str = "login storm";
 
-/// `GET /api/menu/` and `/api/menu/types/`, each with and without `If-None-Match`.
+/// The menu's two routes: path, label of a plain GET, label of a GET with `If-None-Match`.
+pub const MENU_ROUTES: [(&str, &str, &str); 2] = [
+    (
+        "/api/menu/",
+        "GET /api/menu/",
+        "GET /api/menu/ (If-None-Match)",
+    ),
+    (
+        "/api/menu/types/",
+        "GET /api/menu/types/",
+        "GET /api/menu/types/ (If-None-Match)",
+    ),
+];
+
+/// `GET /api/menu/` and `/api/menu/types/` in turn, either plain (all 200:
+/// "menu 200") or with the current ETag in `If-None-Match` (all 304: "menu 304").
 pub struct MenuBrowse {
+    name: &'static str,
     requests: Vec<Req>,
 }
 
+fn get(base: &str, path: &str, label: &'static str, headers: HeaderMap) -> Req {
+    Req {
+        label,
+        method: Method::GET,
+        uri: uri(base, path),
+        headers,
+        body: Bytes::new(),
+        expect: &[200],
+    }
+}
+
 impl MenuBrowse {
-    /// `etags` are the current ETags of the two routes (`None`: the route sends
-    /// none, so the conditional request must get 200).
-    pub fn new(base: &str, etags: [Option<HeaderValue>; 2]) -> MenuBrowse {
-        let routes = [
-            (
-                "/api/menu/",
-                "GET /api/menu/",
-                "GET /api/menu/ (If-None-Match)",
-            ),
-            (
-                "/api/menu/types/",
-                "GET /api/menu/types/",
-                "GET /api/menu/types/ (If-None-Match)",
-            ),
-        ];
-        let mut requests = Vec::new();
-        for ((path, plain, conditional), etag) in routes.into_iter().zip(etags) {
-            let get = |label, headers, expect| Req {
-                label,
-                method: Method::GET,
-                uri: uri(base, path),
-                headers,
-                body: Bytes::new(),
-                expect,
-            };
-            requests.push(get(plain, HeaderMap::new(), &[200]));
-            let mut headers = HeaderMap::new();
-            let expect: &'static [u16] = match etag {
-                Some(tag) => {
-                    headers.insert(IF_NONE_MATCH, tag);
-                    &[304]
-                }
-                None => {
-                    headers.insert(IF_NONE_MATCH, HeaderValue::from_static("\"no-etag\""));
-                    &[200]
-                }
-            };
-            requests.push(get(conditional, headers, expect));
+    /// Plain GETs of both routes: the whole menu each time (200).
+    pub fn fresh(base: &str) -> MenuBrowse {
+        let requests = MENU_ROUTES
+            .iter()
+            .map(|&(path, label, _)| get(base, path, label, HeaderMap::new()))
+            .collect();
+        MenuBrowse {
+            name: MENU_200,
+            requests,
         }
-        MenuBrowse { requests }
+    }
+
+    /// GETs revalidating `etags`, the routes' current ETags (304). A route
+    /// that sends no ETag (`None`) gets a tag it cannot match and must answer 200.
+    pub fn revalidate(base: &str, etags: [Option<HeaderValue>; 2]) -> MenuBrowse {
+        let requests = MENU_ROUTES
+            .iter()
+            .zip(etags)
+            .map(|(&(path, _, label), etag)| {
+                let mut headers = HeaderMap::new();
+                let matching = etag.is_some();
+                let tag = etag.unwrap_or(HeaderValue::from_static("\"no-etag\""));
+                headers.insert(IF_NONE_MATCH, tag);
+                let mut req = get(base, path, label, headers);
+                if matching {
+                    req.expect = &[304];
+                }
+                req
+            })
+            .collect();
+        MenuBrowse {
+            name: MENU_304,
+            requests,
+        }
     }
 }
 
 impl Scenario for MenuBrowse {
     fn name(&self) -> &'static str {
-        "menu browse"
+        self.name
     }
 
     fn request(&self, user: usize, iter: u64) -> Req {
@@ -122,6 +134,8 @@ pub const ORDERS_PER_HISTORY: u64 = 3;
 
 /// The label of order placement in reports.
 pub const ORDER_CREATE: &str = "POST /api/order/";
+/// The label of a look at one's orders in reports.
+pub const MY_ORDERS: &str = "GET /api/order/myorder/";
 
 impl OrderRush {
     /// Replays `orders` (request bodies, in data-set order, cycling) for `members`.
@@ -159,7 +173,7 @@ impl OrderRush {
 
 impl Scenario for OrderRush {
     fn name(&self) -> &'static str {
-        "order rush"
+        ORDER_RUSH
     }
 
     fn request(&self, _user: usize, iter: u64) -> Req {
@@ -169,7 +183,7 @@ impl Scenario for OrderRush {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, self.next_member().bearer.clone());
         Req {
-            label: "GET /api/order/myorder/",
+            label: MY_ORDERS,
             method: Method::GET,
             uri: self.history.clone(),
             headers,
@@ -206,81 +220,10 @@ impl LoginStorm {
 
 impl Scenario for LoginStorm {
     fn name(&self) -> &'static str {
-        "login storm"
+        LOGIN_STORM
     }
 
     fn request(&self, user: usize, iter: u64) -> Req {
         self.requests[(user + iter as usize) % self.requests.len()].clone()
     }
-}
-
-/// Registers and logs in `n` members (`bench<run>_<i>`), two at a time.
-pub async fn members(
-    client: &crate::client::Client,
-    base: &str,
-    run: &str,
-    n: usize,
-) -> anyhow::Result<Vec<Member>> {
-    let mut tasks = tokio::task::JoinSet::new();
-    for worker in 0..2 {
-        let (client, base, run) = (client.clone(), base.to_owned(), run.to_owned());
-        tasks.spawn(async move {
-            let mut out = Vec::new();
-            for i in (worker..n).step_by(2) {
-                let from = HeaderValue::from_str(&format!("fd00::b:{i:x}"))?;
-                out.push((
-                    i,
-                    member(&client, &base, &format!("bench{run}_{i}"), from).await?,
-                ));
-            }
-            anyhow::Ok(out)
-        });
-    }
-    let mut all = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        all.extend(done??);
-    }
-    all.sort_by_key(|(i, _)| *i);
-    Ok(all.into_iter().map(|(_, m)| m).collect())
-}
-
-async fn member(
-    client: &crate::client::Client,
-    base: &str,
-    id: &str,
-    from: HeaderValue,
-) -> anyhow::Result<Member> {
-    let pw = format!("pw-{id}-correct-horse");
-    let post = |label, path, body: serde_json::Value, expect| Req {
-        label,
-        method: Method::POST,
-        uri: uri(base, path),
-        headers: member_headers(&from),
-        body: body.to_string().into(),
-        expect,
-    };
-    let register = post(
-        "POST /api/login/register/",
-        "/api/login/register/",
-        serde_json::json!({"id": id, "pw": pw, "name": "Bench"}),
-        &[201],
-    );
-    crate::client::send_expect(client, &register).await?;
-    let login = post(
-        "POST /api/login/",
-        "/api/login/",
-        serde_json::json!({"id": id, "pw": pw}),
-        &[200],
-    );
-    let (_, body) = crate::client::send_expect(client, &login).await?;
-    let token = serde_json::from_slice::<serde_json::Value>(&body)?["token"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("login answered without a token"))?
-        .to_owned();
-    Ok(Member {
-        id: id.to_owned(),
-        pw,
-        bearer: HeaderValue::from_str(&format!("Bearer {token}"))?,
-        from,
-    })
 }
