@@ -12,9 +12,12 @@ SHELL := /bin/bash
 LISTEN ?= 127.0.0.1:3000
 CARGO ?= cargo
 WASM_TARGET := wasm32-wasip2
-# Every component package spin.toml builds, plus the test-only wasm.
-APP_WASM := $(shell sed -n 's/.*--release -p \([a-z0-9-]*\)".*/\1/p' spin.toml | sort -u)
+# Every component package spin.toml builds (with the `component` profile: Cargo.toml), plus
+# the test-only wasm (with `release`).
+APP_WASM := $(shell sed -n 's/.*--profile component -p \([a-z0-9-]*\)".*/\1/p' spin.toml | sort -u)
 TEST_WASM := e2e-chain-proxy $(shell sed -n 's/^name = "\(.*\)"/\1/p' crates/spin-host/fixtures/*/Cargo.toml)
+BUILD_APP_WASM = $(CARGO) build --target $(WASM_TARGET) --profile component $(addprefix -p ,$(APP_WASM))
+BUILD_TEST_WASM = $(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(TEST_WASM))
 HOST := target/release/spin-host
 
 .PHONY: up db down deps first-build-notice build build-wasm build-native lint fuzz-deps fuzz pgbouncer nginx test unit-test e2e-test clean
@@ -35,7 +38,7 @@ first-build-notice:
 	@[[ -x $(HOST) ]] || echo "make: first build: about 40 minutes on 2 cores (later builds take seconds); cargo shows each crate as it compiles" >&2
 
 build-wasm: deps first-build-notice
-	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM))
+	$(BUILD_APP_WASM)
 
 build-native: deps first-build-notice
 	$(CARGO) build --release -p spin-host -p pizza-db
@@ -74,7 +77,8 @@ fuzz-deps:
 
 ## schemathesis with 2,000 examples per operation (make test runs 200).
 fuzz: deps fuzz-deps
-	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
+	$(BUILD_APP_WASM)
+	$(BUILD_TEST_WASM)
 	$(CARGO) build --release -p spin-host
 	FUZZ_EXAMPLES=2000 $(CARGO) test --release -p pizza-e2e --test fuzz -- --nocapture
 
@@ -92,7 +96,8 @@ BOX_SUITES := menu order login hostile contract
 
 ## Everything CI runs.
 test: deps lint fuzz-deps pgbouncer nginx
-	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
+	$(BUILD_APP_WASM)
+	$(BUILD_TEST_WASM)
 	$(CARGO) build --release -p spin-host -p pizza-db -p pizza-bench
 	$(CARGO) test --release -p pizza -p pizza-db -p testkit -p spin-host -p spinkube-box -p pizza-e2e
 	bash spinkube/scripts/create-secrets.sh dev >/dev/null

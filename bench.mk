@@ -22,8 +22,10 @@ ifeq ($(origin APP_WASM),undefined)
 SHELL := /bin/bash
 CARGO ?= cargo
 WASM_TARGET := wasm32-wasip2
-APP_WASM := $(shell sed -n 's/.*--release -p \([a-z0-9-]*\)".*/\1/p' spin.toml | sort -u)
+APP_WASM := $(shell sed -n 's/.*--profile component -p \([a-z0-9-]*\)".*/\1/p' spin.toml | sort -u)
 TEST_WASM := e2e-chain-proxy $(shell sed -n 's/^name = "\(.*\)"/\1/p' crates/spin-host/fixtures/*/Cargo.toml)
+BUILD_APP_WASM = $(CARGO) build --target $(WASM_TARGET) --profile component $(addprefix -p ,$(APP_WASM))
+BUILD_TEST_WASM = $(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(TEST_WASM))
 BENCH_PREREQ :=
 else
 BENCH_PREREQ := deps
@@ -41,7 +43,7 @@ INFERNO_STAMP := $(BENCH_TOOLS)/.inferno-$(INFERNO_VERSION)
 .PHONY: bench bench-build bench-smoke chaos profile profile-perf
 
 bench-build: $(BENCH_PREREQ)
-	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM))
+	$(BUILD_APP_WASM)
 	$(CARGO) build --release -p spin-host -p pizza-bench
 
 bench: bench-build
@@ -62,7 +64,8 @@ $(INFERNO_STAMP):
 
 ## The chaos run serves through pizza-e2e's harness, whose manifest adds the test-only wasm.
 chaos: $(BENCH_PREREQ)
-	$(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(APP_WASM) $(TEST_WASM))
+	$(BUILD_APP_WASM)
+	$(BUILD_TEST_WASM)
 	$(CARGO) build --release -p spin-host -p pizza-chaos
 	@bash scripts/pgbouncer.sh >/dev/null
 	target/release/pizza-chaos
