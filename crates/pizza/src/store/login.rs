@@ -35,16 +35,21 @@ pub struct LoginReservation {
 /// reads the stored hash, in one statement: parallel attempts each get their
 /// own count.
 pub fn reserve_login(db: &Db, member_id: &str, address: &str) -> Result<LoginReservation, DbError> {
+    // Locked in this order (by scope: `address`, `id`, `pair`), as
+    // `login_succeeded` locks them, so that two logins of one member from one
+    // address never wait on each other in a cycle (which the role's 1 s
+    // `lock_timeout` would end with a 503).
     let keys = [
-        ("pair", format!("{member_id} {address}")),
-        ("id", member_id.to_owned()),
         ("address", address.to_owned()),
+        ("id", member_id.to_owned()),
+        ("pair", format!("{member_id} {address}")),
     ];
     let rows = db.query(
         "WITH reserved AS (
              INSERT INTO login_attempt AS a (scope, subject, attempts, window_start)
              SELECT k.scope, k.subject, 1, now()
              FROM unnest($1::text[], $2::text[]) AS k (scope, subject)
+             ORDER BY k.scope, k.subject
              ON CONFLICT (scope, subject) DO UPDATE SET
                  attempts = CASE WHEN a.window_start <= now() - $3::text::interval
                                  THEN 1 ELSE a.attempts + 1 END,
@@ -79,7 +84,8 @@ pub fn reserve_login(db: &Db, member_id: &str, address: &str) -> Result<LoginRes
 
 /// After a successful login: forget the member's attempts (from everywhere,
 /// so a soft lock ends), refund the address's, and, when given, replace the
-/// stored hash (only if it is still the one that was verified).
+/// stored hash (only if it is still the one that was verified). The rows are
+/// locked first, by scope, in [`reserve_login`]'s order.
 pub fn login_succeeded(
     db: &Db,
     member_id: &str,
@@ -88,14 +94,23 @@ pub fn login_succeeded(
     new_hash: Option<&str>,
 ) -> Result<(), DbError> {
     db.execute(
-        "WITH forgotten AS (
-             DELETE FROM login_attempt
-             WHERE (scope = 'pair' AND subject = $1::text || ' ' || $2::text)
-                OR (scope = 'id' AND subject = $1::text)
+        "WITH locked AS (
+             SELECT a.scope, a.subject
+             FROM login_attempt a
+             WHERE (a.scope = 'address' AND a.subject = $2::text)
+                OR (a.scope = 'id' AND a.subject = $1::text)
+                OR (a.scope = 'pair' AND a.subject = $1::text || ' ' || $2::text)
+             ORDER BY a.scope, a.subject
+             FOR UPDATE
+         ),
+         forgotten AS (
+             DELETE FROM login_attempt a USING locked l
+             WHERE a.scope = l.scope AND a.subject = l.subject AND l.scope <> 'address'
          ),
          refunded AS (
-             UPDATE login_attempt SET attempts = greatest(attempts - 1, 0)
-             WHERE scope = 'address' AND subject = $2::text
+             UPDATE login_attempt a SET attempts = greatest(a.attempts - 1, 0)
+             FROM locked l
+             WHERE a.scope = l.scope AND a.subject = l.subject AND l.scope = 'address'
          )
          UPDATE member SET member_pwd = $4::text
          WHERE member_id = $1::text AND member_pwd = $3::text AND $4::text IS NOT NULL",
