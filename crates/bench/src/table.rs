@@ -1,7 +1,7 @@
 //! The report as text on stdout: the run, each runtime's scenarios, the
 //! runtimes side by side, the database ceiling and the goals.
 
-use crate::report::{Report, Run, RuntimeRuns};
+use crate::report::{Latency, Report, Run, RuntimeRuns};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -14,6 +14,18 @@ fn f(ms: f64) -> String {
     } else {
         format!("{ms:.2}")
     }
+}
+
+/// The p50, p95, p99, p99.9 and max columns of a row.
+fn latency_cells(l: &Latency) -> String {
+    format!(
+        "{:>8} {:>8} {:>8} {:>8} {:>8}",
+        f(l.p50_ms),
+        f(l.p95_ms),
+        f(l.p99_ms),
+        f(l.p999_ms),
+        f(l.max_ms)
+    )
 }
 
 fn mib(kib: Option<u64>) -> String {
@@ -140,35 +152,25 @@ fn runtime(s: &mut String, rt: &RuntimeRuns) {
         "RSS MiB"
     );
     for run in &rt.runs {
-        let l = &run.latency;
         let _ = writeln!(
             s,
-            "{:<12} {:<6} {:>10} {:>9.1} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>8}",
+            "{:<12} {:<6} {:>10} {:>9.1} {} {:>6} {:>8}",
             run.scenario,
             run.mode,
             load(run),
             run.throughput_per_s,
-            f(l.p50_ms),
-            f(l.p95_ms),
-            f(l.p99_ms),
-            f(l.p999_ms),
-            f(l.max_ms),
+            latency_cells(&run.latency),
             run.errors,
             mib(run.peak_rss_kib)
         );
         if run.endpoints.len() > 1 {
             for e in &run.endpoints {
-                let l = &e.latency;
                 let _ = writeln!(
                     s,
-                    "  {:<37} {:>9.1} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}",
+                    "  {:<37} {:>9.1} {} {:>6}",
                     e.label,
                     e.throughput_per_s,
-                    f(l.p50_ms),
-                    f(l.p95_ms),
-                    f(l.p99_ms),
-                    f(l.p999_ms),
-                    f(l.max_ms),
+                    latency_cells(&e.latency),
                     e.errors
                 );
             }

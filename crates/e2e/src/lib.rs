@@ -139,6 +139,17 @@ pub fn client_address() -> String {
     format!("fd00::{:x}:{:x}", std::process::id() & 0xffff, n)
 }
 
+/// A cluster of its own on `make up`'s settings with a migrated, seeded
+/// database `pizza` and one host serving it, for suites that change the
+/// cluster (role settings, connection slots, the catalogue).
+pub fn start_own_app() -> (Postgres, Host, TestApp) {
+    let pg = Postgres::start();
+    pg.create_database("pizza");
+    prepare_database(&pg.superuser_url("pizza"), true);
+    let (host, app) = serve(&pg, "pizza", &[]);
+    (pg, host, app)
+}
+
 /// Starts a host for database `db` of `pg`, with variable overrides.
 pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, TestApp) {
     let urls: Vec<(String, String)> = ROLE_PASSWORDS

@@ -8,16 +8,7 @@
 //! reads the stored document, never the catalogue tables.
 
 use pizza::menu::{MenuPizza, PizzaType, price_number, sort_menu};
-use pizza_e2e::{TestApp, prepare_database, serve};
-use testkit::{Host, Postgres};
-
-fn start_app() -> (Postgres, Host, TestApp) {
-    let pg = Postgres::start();
-    pg.create_database("pizza");
-    prepare_database(&pg.superuser_url("pizza"), true);
-    let (host, app) = serve(&pg, "pizza", &[]);
-    (pg, host, app)
-}
+use pizza_e2e::{TestApp, start_own_app};
 
 /// Rows of a query whose columns are all text.
 fn rows(app: &TestApp, sql: &str) -> Vec<Vec<String>> {
@@ -76,7 +67,7 @@ fn expected_types(app: &TestApp) -> Vec<u8> {
 
 #[test]
 fn the_menu_follows_every_catalogue_change_byte_for_byte() {
-    let (_pg, _host, app) = start_app();
+    let (_pg, _host, app) = start_own_app();
     let menu = app.get("/api/menu/", None);
     let types = app.get("/api/menu/types/", None);
     assert_eq!(menu.text.as_bytes(), expected_menu(&app), "seeded menu");
@@ -129,7 +120,7 @@ fn the_menu_follows_every_catalogue_change_byte_for_byte() {
 
 #[test]
 fn a_warm_menu_request_reads_only_the_stored_document() {
-    let (pg, _host, app) = start_app();
+    let (pg, _host, app) = start_own_app();
     app.sql("ALTER ROLE pizza_menu SET log_statement = 'all'");
     let log = pg.log_file();
     for path in ["/api/menu/", "/api/menu/types/"] {

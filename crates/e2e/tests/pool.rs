@@ -7,23 +7,12 @@
 //! - Recycling: pooled connections the server closed for idleness
 //!   (`idle_session_timeout`) are replaced without a failed request.
 
-use pizza_e2e::{Resp, TestApp, client_address, prepare_database, serve};
+use pizza_e2e::{Resp, TestApp, client_address, start_own_app};
 use postgres::{Client, NoTls};
 use serde_json::json;
-use testkit::{Host, Postgres};
 
 /// Each service role's connection limit: one pod's Spin pool (migration 0012).
 const ROLE_CONNECTION_LIMIT: usize = 64;
-
-/// A new cluster on `make up`'s settings with a migrated, seeded database and
-/// one host serving it.
-fn start_app() -> (Postgres, Host, TestApp) {
-    let pg = Postgres::start();
-    pg.create_database("pizza");
-    prepare_database(&pg.superuser_url("pizza"), true);
-    let (host, app) = serve(&pg, "pizza", &[]);
-    (pg, host, app)
-}
 
 /// Runs `request(client)` for `clients` clients at once; the answers.
 fn burst(clients: usize, request: impl Fn(usize) -> Resp + Sync) -> Vec<Resp> {
@@ -54,7 +43,7 @@ fn members(app: &TestApp, count: usize) -> Vec<(String, String, String)> {
 
 #[test]
 fn a_menu_fleet_at_its_connection_limit_leaves_login_and_order_their_slots() {
-    let (pg, _host, app) = start_app();
+    let (pg, _host, app) = start_own_app();
     let people = members(&app, 64);
     let branch = app.get("/api/order/branch/", None).json[0]["bran_id"].clone();
 
@@ -119,7 +108,7 @@ fn a_menu_fleet_at_its_connection_limit_leaves_login_and_order_their_slots() {
 
 #[test]
 fn connections_closed_for_idleness_are_replaced_without_a_failed_request() {
-    let (_pg, host, app) = start_app();
+    let (_pg, host, app) = start_own_app();
     let people = members(&app, 16);
     let branch = app.get("/api/order/branch/", None).json[0]["bran_id"].clone();
     let order = json!({"branchId": branch, "lines": [{"name": "The Greek Pizza", "size": "S", "quantity": 1}]});
@@ -184,7 +173,7 @@ fn connections_closed_for_idleness_are_replaced_without_a_failed_request() {
 
 #[test]
 fn every_service_role_is_limited_and_closes_idle_sessions() {
-    let (_pg, _host, app) = start_app();
+    let (_pg, _host, app) = start_own_app();
     let roles = app.sql(
         "SELECT string_agg(rolname || ' ' || rolconnlimit || ' ' || \
            coalesce((SELECT array_to_string(setconfig, ';') FROM pg_db_role_setting s \

@@ -9,7 +9,7 @@
 //! from the log lines it adds. The rare paths (a key held by a concurrent
 //! request, a new catalogue) may take more, and are not measured here.
 
-use pizza_e2e::{TestApp, prepare_database, serve};
+use pizza_e2e::{TestApp, start_own_app};
 use serde_json::{Value, json};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -18,10 +18,7 @@ use testkit::{Host, Postgres};
 /// A cluster on `make up`'s settings whose menu and order roles log every
 /// statement, and a host serving it.
 fn start_logging_app() -> (Postgres, Host, TestApp) {
-    let pg = Postgres::start();
-    pg.create_database("pizza");
-    prepare_database(&pg.superuser_url("pizza"), true);
-    let (host, app) = serve(&pg, "pizza", &[]);
+    let (pg, host, app) = start_own_app();
     app.sql("ALTER ROLE pizza_order SET log_statement = 'all'");
     app.sql("ALTER ROLE pizza_menu SET log_statement = 'all'");
     (pg, host, app)
