@@ -99,7 +99,7 @@ test: deps lint fuzz-deps pgbouncer nginx
 	$(BUILD_APP_WASM)
 	$(BUILD_TEST_WASM)
 	$(CARGO) build --release -p spin-host -p pizza-db -p pizza-bench
-	$(CARGO) test --release -p pizza -p pizza-db -p testkit -p spin-host -p spinkube-box -p pizza-e2e
+	$(CARGO) test --release -p pizza -p pizza-db -p testkit -p spin-host -p spinkube-box -p pizza-bench -p pizza-e2e
 	bash spinkube/scripts/create-secrets.sh dev >/dev/null
 	PIZZA_E2E_SPINKUBE=spinkube/overlays/dev $(CARGO) test --release -p pizza-e2e $(addprefix --test ,$(BOX_SUITES))
 	bash spinkube/ci/check.sh

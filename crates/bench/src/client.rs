@@ -26,8 +26,10 @@ pub fn client() -> Client {
         .build(connector)
 }
 
-/// One request of a scenario and the statuses that count as success.
-#[derive(Clone, Debug)]
+/// One request of a scenario and the statuses that count as success. Its
+/// `Debug` names the headers without their values and gives the body's
+/// length, as they carry tokens and passwords.
+#[derive(Clone)]
 pub struct Req {
     /// What the request is, as reported (e.g. `POST /api/order/`).
     pub label: &'static str,
@@ -41,6 +43,20 @@ pub struct Req {
     pub body: Bytes,
     /// Statuses that are not errors.
     pub expect: &'static [u16],
+}
+
+impl std::fmt::Debug for Req {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("Req")
+            .field("label", &self.label)
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("headers", &headers)
+            .field("body_bytes", &self.body.len())
+            .field("expect", &self.expect)
+            .finish()
+    }
 }
 
 /// What the server answered.
@@ -88,4 +104,34 @@ pub async fn send_expect(client: &Client, req: &Req) -> anyhow::Result<Answer> {
         );
     }
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_names_headers_without_values_and_hides_the_body() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "authorization",
+            HeaderValue::from_static("Bearer eyJ.secret"),
+        );
+        let req = Req {
+            label: "POST /api/login/",
+            method: Method::POST,
+            uri: Uri::from_static("http://127.0.0.1/api/login/"),
+            headers,
+            body: Bytes::from_static(br#"{"pw":"hunter2-hunter2"}"#),
+            expect: &[200],
+        };
+        let shown = format!("{req:?}");
+        assert!(
+            shown.contains("authorization") && shown.contains("body_bytes: 24"),
+            "{shown}"
+        );
+        for secret in ["eyJ", "hunter2"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
 }

@@ -10,8 +10,9 @@ use http::{HeaderMap, HeaderValue, Method};
 /// PostgreSQL or HTTP.
 const REGISTERING_AT_ONCE: usize = 4;
 
-/// A member registered and logged in before the load starts.
-#[derive(Clone, Debug)]
+/// A member registered and logged in before the load starts. Its `Debug`
+/// hides the password and the token.
+#[derive(Clone)]
 pub struct Member {
     /// `member_id`.
     pub id: String,
@@ -23,6 +24,17 @@ pub struct Member {
     /// (`X-Forwarded-For`): every member its own, as real customers (so the
     /// per-address login and registration limits never trip).
     pub from: HeaderValue,
+}
+
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Member")
+            .field("id", &self.id)
+            .field("pw", &"[REDACTED]")
+            .field("bearer", &"[REDACTED]")
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 /// JSON headers of a request a member sends from `from` through the proxy.
@@ -101,4 +113,24 @@ async fn member(
         bearer: HeaderValue::from_str(&format!("Bearer {token}"))?,
         from,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_password_and_the_token() {
+        let member = Member {
+            id: "bench_1".into(),
+            pw: "hunter2-hunter2".into(),
+            bearer: HeaderValue::from_static("Bearer eyJ.secret.sig"),
+            from: HeaderValue::from_static("fd00::b:1"),
+        };
+        let shown = format!("{member:?}");
+        assert!(shown.contains("bench_1"), "{shown}");
+        for secret in ["hunter2", "eyJ"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
 }
