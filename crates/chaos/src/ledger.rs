@@ -100,7 +100,7 @@ impl Ledger {
 struct Books {
     /// (member, key) -> order id, from `order_idempotency`.
     claims: HashMap<(String, String), i64>,
-    /// order id -> (member, lines in `order_detail`, `order.created` outbox events).
+    /// order id -> (member, lines in `order_detail`, `order.placed` outbox events).
     orders: HashMap<i64, (String, i64, i64)>,
 }
 
@@ -120,7 +120,7 @@ fn read_books(admin_url: &str, members: &[String]) -> anyhow::Result<Books> {
             "SELECT o.order_id::int8, o.member_id::text,
                     (SELECT count(*) FROM order_detail d WHERE d.order_id = o.order_id),
                     (SELECT count(*) FROM outbox e
-                     WHERE e.event_type = 'order.created' AND e.aggregate_id = o.order_id::text)
+                     WHERE e.event_type = 'order.placed' AND e.aggregate_id = o.order_id::text)
              FROM orders o WHERE o.member_id = ANY($1)",
             &[&members],
         )?
@@ -205,7 +205,7 @@ pub fn settle(
                 Some((_, d, _)) if *d != *lines as i64 => {
                     Some(format!("{d} order_detail rows for {lines} lines"))
                 }
-                Some((_, _, e)) if *e != 1 => Some(format!("{e} order.created outbox events")),
+                Some((_, _, e)) if *e != 1 => Some(format!("{e} order.placed outbox events")),
                 _ => None,
             },
         };

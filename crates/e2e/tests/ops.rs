@@ -142,6 +142,45 @@ fn each_role_has_exactly_the_privileges_its_statements_need() {
             "{sql}: {err:?}"
         );
     }
+    // Roles are granted by the admin tool only: no service role writes them;
+    // login reads them into tokens. Order moves orders (state and version
+    // only) and writes their history; menu touches neither.
+    let denied = [
+        (
+            "pizza_login",
+            "INSERT INTO member_role (member_id, role, granted_by) VALUES ('x', 'admin', 'x')",
+        ),
+        ("pizza_login", "DELETE FROM member_role"),
+        (
+            "pizza_order",
+            "INSERT INTO member_role (member_id, role, granted_by) VALUES ('x', 'admin', 'x')",
+        ),
+        ("pizza_order", "SELECT count(*) FROM member_role"),
+        ("pizza_order", "UPDATE orders SET member_id = member_id"),
+        ("pizza_order", "UPDATE order_history SET reason = reason"),
+        ("pizza_order", "DELETE FROM order_history"),
+        ("pizza_menu", "SELECT count(*) FROM order_history"),
+        ("pizza_menu", "UPDATE orders SET state = state"),
+        ("pizza_menu", "SELECT count(*) FROM member_role"),
+    ];
+    for (role, sql) in denied {
+        let err = denial(role, sql);
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("permission denied")),
+            "{role}: {sql}: {err:?}"
+        );
+    }
+    for (role, sql) in [
+        ("pizza_login", "SELECT count(*) FROM member_role"),
+        (
+            "pizza_order",
+            "UPDATE orders SET state = state, version = version WHERE false",
+        ),
+        ("pizza_order", "SELECT count(*) FROM order_history"),
+    ] {
+        assert_eq!(denial(role, sql), None, "{role}: {sql}");
+    }
     // No role may create temporary tables.
     for (role, _) in pizza_e2e::ROLE_PASSWORDS {
         let err = denial(role, "CREATE TEMP TABLE scratch (x int)");

@@ -2,7 +2,7 @@
 //!
 //! The wasm components only read and write rows; everything that needs admin rights
 //! (schema migrations, loading the catalogue from the Kaggle data set, giving the
-//! per-service roles their passwords) lives here so it can run from a laptop, CI or a
+//! per-service roles their passwords, making the first admin) lives here so it can run from a laptop, CI or a
 //! Kubernetes Job without the Spin runtime. [`Deployment`] is what the migration Job and
 //! `make up` run: migrations and role settings under one lock. So do the read-only looks an operator takes
 //! before migrating an adopted database: what the pending migrations would change
@@ -13,6 +13,7 @@ mod connect;
 mod deploy;
 mod images;
 mod legacy;
+mod member_roles;
 mod migrate;
 mod plan;
 mod purge;
@@ -23,6 +24,7 @@ pub use catalogue::{Catalogue, Pizza, PizzaType, load_catalogue};
 pub use connect::connect;
 pub use deploy::{DeployReport, Deployment, RoleSettings};
 pub use legacy::{Finding, FindingKind, LegacyReport, Skipped, check_legacy};
+pub use member_roles::{Granted, MemberRole, grant_role, revoke_role};
 pub use migrate::{MIGRATION_LOCK_KEY, migrate};
 pub use plan::{Change, Kind, MigrationPlan, ObjectKey, RowCounts, plan_migrations};
 pub use purge::{PurgeReport, purge};

@@ -1,5 +1,5 @@
 //! `pizza-db`: the admin command line over the `pizza_db` library (migrate, deploy, seed,
-//! check-legacy, purge).
+//! check-legacy, purge, grant and revoke member roles).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -62,6 +62,43 @@ enum Command {
     CheckLegacy,
     /// Delete rows past their retention (what the housekeeping CronJob runs every 15 minutes).
     Purge,
+    /// Give a registered member a role: `admin` (how the first admin is made; no HTTP
+    /// call can), or `staff --branch <id>`. It takes effect at their next login.
+    Grant {
+        /// The member's id.
+        member: String,
+        #[command(flatten)]
+        role: RoleArg,
+    },
+    /// Take a role from a member. Their tokens issued before keep it until they expire
+    /// (at most an hour) or are revoked.
+    Revoke {
+        /// The member's id.
+        member: String,
+        #[command(flatten)]
+        role: RoleArg,
+    },
+}
+
+/// A role as `grant` and `revoke` take it.
+#[derive(clap::Args)]
+struct RoleArg {
+    /// `admin` or `staff`.
+    #[arg(value_parser = ["admin", "staff"])]
+    role: String,
+    /// The branch, for `staff`.
+    #[arg(long, required_if_eq("role", "staff"))]
+    branch: Option<String>,
+}
+
+impl RoleArg {
+    fn role(self) -> anyhow::Result<pizza_db::MemberRole> {
+        match (self.role.as_str(), self.branch) {
+            ("admin", None) => Ok(pizza_db::MemberRole::Admin),
+            ("staff", Some(branch)) => Ok(pizza_db::MemberRole::Staff { branch }),
+            _ => Err(anyhow!("--branch goes with staff only")),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -107,6 +144,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "purge: login_attempt {}, revoked_token {}, order_idempotency {}, outbox {}",
                 report.login_attempt, report.revoked_token, report.order_idempotency, report.outbox
             );
+            Ok(())
+        }
+        Command::Grant { member, role } => {
+            let role = role.role()?;
+            match pizza_db::grant_role(&mut connect()?, &member, &role)? {
+                pizza_db::Granted::New => println!("grant: {member} is now {role}"),
+                pizza_db::Granted::Already => println!("grant: {member} was {role} already"),
+            }
+            Ok(())
+        }
+        Command::Revoke { member, role } => {
+            let role = role.role()?;
+            if pizza_db::revoke_role(&mut connect()?, &member, &role)? {
+                println!("revoke: {member} is no longer {role}");
+            } else {
+                println!("revoke: {member} was not {role}");
+            }
             Ok(())
         }
         Command::CheckLegacy => {

@@ -12,6 +12,7 @@
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::Req;
+use crate::roles::Roles;
 use crate::store::login as store;
 use crate::token::{self, VerifiedToken};
 
@@ -34,6 +35,11 @@ impl SignedToken {
     /// The member the token was issued to.
     pub fn member_id(&self) -> &str {
         &self.0.member_id
+    }
+
+    /// What the member may do beyond ordering, as of their login.
+    pub fn roles(&self) -> &Roles {
+        &self.0.roles
     }
 
     /// The token's key in the revocation list.

@@ -53,6 +53,7 @@ mod tests {
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
+            query: String::new(),
             body: Vec::new(),
         }
     }

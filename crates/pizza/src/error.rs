@@ -19,6 +19,8 @@ pub struct ApiError {
     pub detail: String,
     /// Extra response headers.
     pub headers: Vec<(String, String)>,
+    /// Extra body fields, next to `detail` and `error` (a 409's current state).
+    pub fields: serde_json::Map<String, serde_json::Value>,
     /// What went wrong, for the operator's log only.
     cause: Option<String>,
 }
@@ -30,6 +32,7 @@ impl ApiError {
             status,
             detail: detail.into(),
             headers: Vec::new(),
+            fields: serde_json::Map::new(),
             cause: None,
         }
     }
@@ -37,6 +40,12 @@ impl ApiError {
     /// Adds a response header.
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Adds a body field for the client to act on.
+    pub fn with_field(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.fields.insert(name.to_owned(), value.into());
         self
     }
 
@@ -59,6 +68,11 @@ impl ApiError {
     /// 401 with the body the order service has always sent.
     pub fn unauthorized() -> Self {
         Self::new(401, "unauthorized")
+    }
+
+    /// 403: a valid token without the role the endpoint needs.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(403, detail)
     }
 
     /// 404: the thing asked for does not exist.
@@ -89,6 +103,16 @@ impl ApiError {
         )
     }
 
+    /// 412: the `If-Match` version is not the current one.
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        Self::new(412, detail)
+    }
+
+    /// 428: a change sent without `If-Match`.
+    pub fn precondition_required(detail: impl Into<String>) -> Self {
+        Self::new(428, detail)
+    }
+
     /// 422: well-formed, but contradicts an earlier request.
     pub fn unprocessable(detail: impl Into<String>) -> Self {
         Self::new(422, detail)
@@ -110,9 +134,12 @@ impl ApiError {
         Self::new(500, "internal error").with_cause(cause)
     }
 
-    /// The JSON body: `{"detail": ..., "error": ...}`.
+    /// The JSON body: `{"detail": ..., "error": ...}` and any extra fields.
     pub fn body(&self) -> serde_json::Value {
-        json!({ "detail": self.detail, "error": self.detail })
+        let mut body = self.fields.clone();
+        body.insert("detail".into(), json!(self.detail));
+        body.insert("error".into(), json!(self.detail));
+        serde_json::Value::Object(body)
     }
 }
 
@@ -132,6 +159,15 @@ mod tests {
         assert_eq!(
             e.body(),
             json!({"detail": "missing field `id`", "error": "missing field `id`"})
+        );
+    }
+
+    #[test]
+    fn extra_fields_sit_next_to_detail() {
+        let e = ApiError::conflict("no").with_field("state", "ready");
+        assert_eq!(
+            e.body(),
+            json!({"detail": "no", "error": "no", "state": "ready"})
         );
     }
 

@@ -32,6 +32,8 @@ const SECRET_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorizati
 pub struct Req {
     /// Headers with lower-case names, in the order received.
     pub headers: Vec<(String, String)>,
+    /// The query string, without `?` (empty without one).
+    pub query: String,
     /// The complete body.
     pub body: Vec<u8>,
 }
@@ -48,6 +50,14 @@ impl Req {
     /// The body's fields, read as its `Content-Type` says (see [`Fields::parse`]).
     pub fn fields(&self) -> Result<Fields, ApiError> {
         Fields::parse(self.header("content-type"), &self.body)
+    }
+
+    /// The first `name=value` of the query string, percent-decoded (`+` is a
+    /// space, as in forms). Undecodable bytes become U+FFFD.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.into_owned())
     }
 
     /// A `:name` segment of the route that matched, which Spin passes in the
@@ -156,6 +166,10 @@ async fn accept(request: IncomingRequest, allowed: &[Method]) -> Result<Accepted
         m if allowed.contains(&m) => m,
         m => return Err(ApiError::method_not_allowed(&m.to_string(), &allow)),
     };
+    let query = request
+        .path_with_query()
+        .and_then(|p| p.split_once('?').map(|(_, q)| q.to_owned()))
+        .unwrap_or_default();
     let headers: Vec<(String, String)> = request
         .headers()
         .entries()
@@ -182,7 +196,11 @@ async fn accept(request: IncomingRequest, allowed: &[Method]) -> Result<Accepted
     } else {
         read_body(request).await?
     };
-    Ok(Accepted::Request(Req { headers, body }))
+    Ok(Accepted::Request(Req {
+        headers,
+        query,
+        body,
+    }))
 }
 
 /// Reads the body, stopping with 413 as soon as it exceeds the limit.
@@ -329,6 +347,7 @@ mod tests {
                 ("cookie".into(), "session=s3cret".into()),
                 ("content-type".into(), "application/json".into()),
             ],
+            query: String::new(),
             body: br#"{"id":"alice","pw":"hunter2-hunter2"}"#.to_vec(),
         };
         let shown = format!("{req:?}");
@@ -343,10 +362,23 @@ mod tests {
     fn path_params_come_from_spins_headers() {
         let req = Req {
             headers: vec![("spin-path-match-id".into(), "42".into())],
+            query: String::new(),
             body: Vec::new(),
         };
         assert_eq!(req.path_param("id"), Some("42"));
         assert_eq!(req.path_param("other"), None);
+    }
+
+    #[test]
+    fn query_params_are_decoded_and_the_first_wins() {
+        let req = Req {
+            headers: Vec::new(),
+            query: "branch=Gangnam%20%231&state=placed&branch=x&after=+3".into(),
+            body: Vec::new(),
+        };
+        assert_eq!(req.query_param("branch").as_deref(), Some("Gangnam #1"));
+        assert_eq!(req.query_param("after").as_deref(), Some(" 3"));
+        assert_eq!(req.query_param("cursor"), None);
     }
 
     #[test]

@@ -9,11 +9,14 @@
 //! - [`body`]: parsing request bodies into fields with clear messages;
 //! - [`token`], [`password`], [`member`], [`throttle`]: the login rules, plain
 //!   Rust and unit-tested natively; [`client_address`]: who is asking;
-//! - [`menu`], [`order`]: the menu's listing rules and the order rules,
-//!   likewise; [`menu_document`]: the menu's lists as PostgreSQL stores them;
+//! - [`menu`], [`order`]: the menu's listing rules and the order rules
+//!   (with the order's states and legal transitions), likewise; [`menu_document`]: the menu's lists as PostgreSQL stores them;
 //! - [`idempotency`]: `Idempotency-Key` replays, for every write that takes one;
+//! - [`order_move`]: serving a request that moves an order through its states
+//!   (`If-Match`, 409/412, the one transition statement);
 //! - [`auth`]: turning a `Bearer` header into a verified token, whose
-//!   revocation the request's own statement checks;
+//!   revocation the request's own statement checks; [`roles`]: what the
+//!   token allows beyond ordering (staff of branches, admin);
 //! - [`config`]: Spin variables; [`hex`]: hex text of bytes;
 //! - [`db`] and [`store`]: the PostgreSQL connection (with its own error type)
 //!   and the SQL, one module per table owner.
@@ -34,7 +37,9 @@ pub mod member;
 pub mod menu;
 pub mod menu_document;
 pub mod order;
+pub mod order_move;
 pub mod password;
+pub mod roles;
 pub mod store;
 pub mod throttle;
 pub mod token;

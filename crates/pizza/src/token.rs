@@ -12,6 +12,7 @@
 //! is identified for revocation by its member and issue time (two Django
 //! tokens with both equal are the same token, byte for byte).
 
+use crate::roles::Roles;
 use jwt_simple::JWTError;
 use jwt_simple::prelude::*;
 
@@ -36,6 +37,8 @@ pub const DJANGO_TOKEN_MAX_TTL_SECS: u64 = 24 * 3600;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct MemberClaim {
     member_id: String,
+    #[serde(default, skip_serializing_if = "Roles::is_member_only")]
+    roles: Roles,
 }
 
 /// The HS256 key built from the `jwt_secret` variable, and whether tokens
@@ -70,6 +73,8 @@ impl TokenError {
 pub struct VerifiedToken {
     /// The member the token was issued to.
     pub member_id: String,
+    /// What they may do beyond ordering, as of their login.
+    pub roles: Roles,
     /// The key of the revocation list: the token's `jti`, or for a Django
     /// token (no `jti`) `dj:` and a digest of its member and `iat`.
     pub revocation_id: String,
@@ -120,12 +125,19 @@ impl TokenKey {
         }
     }
 
-    /// Issues a token for `member_id`, valid from `now_secs` (Unix seconds) for one hour.
-    pub fn issue(&self, member_id: &str, now_secs: u64) -> anyhow::Result<IssuedToken> {
+    /// Issues a token for `member_id` with `roles`, valid from `now_secs`
+    /// (Unix seconds) for one hour.
+    pub fn issue(
+        &self,
+        member_id: &str,
+        roles: Roles,
+        now_secs: u64,
+    ) -> anyhow::Result<IssuedToken> {
         let jti = random_id()?;
         let mut claims = Claims::with_custom_claims(
             MemberClaim {
                 member_id: member_id.to_owned(),
+                roles,
             },
             Duration::from_secs(TOKEN_TTL_SECS),
         )
@@ -156,7 +168,7 @@ impl TokenKey {
             })?;
         let expires_at = claims.expires_at.ok_or(TokenError::Invalid)?.as_secs();
         let issued_at = claims.issued_at.ok_or(TokenError::Invalid)?.as_secs();
-        let member_id = claims.custom.member_id;
+        let MemberClaim { member_id, roles } = claims.custom;
         if member_id.is_empty() {
             return Err(TokenError::Invalid);
         }
@@ -173,6 +185,7 @@ impl TokenKey {
         }
         Ok(VerifiedToken {
             member_id,
+            roles,
             revocation_id,
             revoke_until: expires_at + CLOCK_SKEW_SECS + REVOCATION_MARGIN_SECS,
         })
@@ -243,7 +256,7 @@ mod tests {
     #[test]
     fn issued_token_has_exactly_the_contract_claims() {
         let key = TokenKey::new(SECRET).unwrap();
-        let t = key.issue("alice", now()).unwrap();
+        let t = key.issue("alice", Roles::default(), now()).unwrap();
         let claims = claims_of(&t.token);
         let mut names: Vec<&str> = claims
             .as_object()
@@ -266,10 +279,25 @@ mod tests {
     }
 
     #[test]
+    fn staff_and_admin_tokens_carry_their_roles() {
+        let key = TokenKey::new(SECRET).unwrap();
+        let roles = Roles {
+            admin: true,
+            staff: vec!["b1".into()],
+        };
+        let t = key.issue("alice", roles.clone(), now()).unwrap();
+        assert_eq!(
+            claims_of(&t.token)["roles"],
+            serde_json::json!({"admin": true, "staff": ["b1"]})
+        );
+        assert_eq!(key.verify(&t.token).unwrap().roles, roles);
+    }
+
+    #[test]
     fn debug_hides_the_token() {
         let t = TokenKey::new(SECRET)
             .unwrap()
-            .issue("alice", now())
+            .issue("alice", Roles::default(), now())
             .unwrap();
         let shown = format!("{t:?}");
         assert!(!shown.contains(&t.token), "{shown}");
@@ -282,7 +310,9 @@ mod tests {
     #[test]
     fn expired_tokens_say_expired() {
         let key = TokenKey::new(SECRET).unwrap();
-        let t = key.issue("alice", now() - 2 * TOKEN_TTL_SECS).unwrap();
+        let t = key
+            .issue("alice", Roles::default(), now() - 2 * TOKEN_TTL_SECS)
+            .unwrap();
         assert_eq!(key.verify(&t.token), Err(TokenError::Expired));
     }
 
@@ -290,7 +320,7 @@ mod tests {
     fn wrong_key_and_garbage_are_invalid() {
         let key = TokenKey::new(SECRET).unwrap();
         let other = TokenKey::new("another-secret-of-at-least-32-bytes!").unwrap();
-        let t = other.issue("alice", now()).unwrap();
+        let t = other.issue("alice", Roles::default(), now()).unwrap();
         assert_eq!(key.verify(&t.token), Err(TokenError::Invalid));
         assert_eq!(key.verify("not.a.token"), Err(TokenError::Invalid));
     }

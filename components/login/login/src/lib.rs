@@ -7,7 +7,8 @@
 //! from one address; past twenty attempts for one id from anywhere, a wrong
 //! password gets 429 but the right one still logs in. A hash in any other
 //! format than the one the deployment writes (argon2id, or Django's scrypt
-//! during coexistence) is rewritten on success.
+//! during coexistence) is rewritten on success. A staff member's or admin's
+//! token carries their roles as of this login (`pizza::roles`).
 
 use pizza::client_address::client_address;
 use pizza::db::Db;
@@ -68,7 +69,7 @@ fn login(req: &Req) -> Result<Response, ApiError> {
     };
     store::login_succeeded(&db, id, &from, stored, new_hash.as_deref())?;
     let issued = key
-        .issue(id, config::now_secs())
+        .issue(id, reservation.roles.clone(), config::now_secs())
         .map_err(ApiError::internal)?;
     ok(&serde_json::json!({ "token": issued.token }))
 }

@@ -1,5 +1,6 @@
 //! One element of `GET /api/order/myorder/`.
 
+use super::lifecycle::State;
 use serde::Serialize;
 
 /// One order line with its order's columns. Legacy rows (the data set's
@@ -21,4 +22,7 @@ pub struct HistoryLine {
     pub time: Option<String>,
     /// The unit price at order time; `null` for legacy lines.
     pub unit_price: Option<serde_json::Number>,
+    /// Where the order is in its life (legacy orders: `completed`); added
+    /// after the old front end, which ignores it.
+    pub state: State,
 }

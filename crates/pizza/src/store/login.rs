@@ -1,7 +1,9 @@
-//! SQL of the login service: `member`, `login_attempt` and `revoked_token`.
+//! SQL of the login service: `member`, `login_attempt` and `revoked_token`,
+//! and reading `member_role` into the token.
 
 use crate::db::{Db, DbError, column, nullable, single_row, text};
 use crate::member::NewMember;
+use crate::roles::Roles;
 use crate::throttle::{self, LoginAttempts};
 use crate::token::VerifiedToken;
 use spin_sdk::pg4::ParameterValue;
@@ -28,12 +30,14 @@ pub struct LoginReservation {
     pub password_hash: Option<String>,
     /// The attempt counts, this attempt included.
     pub attempts: LoginAttempts,
+    /// The member's roles (`member_role`), for the token.
+    pub roles: Roles,
 }
 
 /// Counts a login attempt for `member_id` from `address` (per pair, per id,
 /// per address: see [`crate::throttle`]) before any password is checked, and
 /// reads the stored hash, in one statement: parallel attempts each get their
-/// own count.
+/// own count. The member's roles come with it, for the token.
 pub fn reserve_login(db: &Db, member_id: &str, address: &str) -> Result<LoginReservation, DbError> {
     // Locked in this order (by scope: `address`, `id`, `pair`), as
     // `login_succeeded` locks them, so that two logins of one member from one
@@ -62,7 +66,11 @@ pub fn reserve_login(db: &Db, member_id: &str, address: &str) -> Result<LoginRes
                 (SELECT r.attempts::int8 FROM reserved r WHERE r.scope = 'id') AS id,
                 (SELECT r.attempts::int8 FROM reserved r WHERE r.scope = 'address') AS address,
                 (SELECT ceil(extract(epoch FROM max(r.window_start) + $3::text::interval - now()))::int8
-                 FROM reserved r) AS retry_after",
+                 FROM reserved r) AS retry_after,
+                EXISTS (SELECT 1 FROM member_role g
+                        WHERE g.member_id = $4 AND g.role = 'admin') AS admin,
+                (SELECT json_agg(g.bran_id ORDER BY g.bran_id COLLATE \"C\")::text FROM member_role g
+                 WHERE g.member_id = $4 AND g.role = 'staff') AS staff",
         &[
             ParameterValue::ArrayStr(keys.iter().map(|(k, _)| Some(k.to_string())).collect()),
             ParameterValue::ArrayStr(keys.iter().map(|(_, v)| Some(v.clone())).collect()),
@@ -78,6 +86,14 @@ pub fn reserve_login(db: &Db, member_id: &str, address: &str) -> Result<LoginRes
             id: column(&row, "id")?,
             address: column(&row, "address")?,
             retry_after: column::<i64>(&row, "retry_after")?.max(1) as u64,
+        },
+        roles: Roles {
+            admin: column(&row, "admin")?,
+            staff: match nullable::<String>(&row, "staff") {
+                Some(list) => serde_json::from_str(&list)
+                    .map_err(|e| DbError::Failed(format!("staff branches {list:?}: {e}")))?,
+                None => Vec::new(),
+            },
         },
     })
 }

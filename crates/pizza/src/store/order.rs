@@ -2,10 +2,14 @@
 //! `order_idempotency`, plus direct reads of the menu tables (the order role
 //! may read them; service chaining across SpinApps does not work).
 //!
+//! [`lifecycle`] holds the SQL of the order's life after placing.
+//!
 //! Placing an order is ONE statement of data-modifying CTEs, never a
 //! `BEGIN`/`COMMIT` across host calls (Spin reuses pooled connections without
 //! a `ROLLBACK`): the order, its lines, its outbox event and its idempotency
 //! row commit together or not at all.
+
+pub mod lifecycle;
 
 use super::price;
 use crate::auth::Authorized;
@@ -41,12 +45,12 @@ pub fn history(
     // of NULLs that carries `revoked`.
     let rows = db.query(
         "SELECT r.revoked, h.order_id, h.bran_id, h.pizza_id, h.quantity,
-                h.\"date\", h.\"time\", h.unit_price
+                h.\"date\", h.\"time\", h.unit_price, h.state
          FROM (SELECT EXISTS (SELECT 1 FROM revoked_token WHERE jti = $2) AS revoked) r
          LEFT JOIN LATERAL (
              SELECT o.order_id::int8 AS order_id, o.bran_id, d.pizza_id, d.quantity,
                     o.\"date\", o.\"time\", d.unit_price::text AS unit_price,
-                    d.order_detail_id
+                    d.order_detail_id, o.state::text AS state
              FROM orders o
              JOIN order_detail d ON d.order_id = o.order_id
              WHERE o.member_id = $1 AND NOT r.revoked
@@ -71,6 +75,7 @@ pub fn history(
                 unit_price: nullable::<String>(&row, "unit_price")
                     .map(|p| price(&p))
                     .transpose()?,
+                state: lifecycle::state(&row)?,
             })
         })
         .collect::<Result<_, DbError>>()?;
@@ -121,8 +126,8 @@ pub enum Placement<'c> {
 /// replay must get the first answer. All lines resolve to a pizza and its price in one join. Only if the branch
 /// and every line exist is an order id drawn; with an idempotency key the
 /// `order_idempotency` row is then claimed with `ON CONFLICT DO NOTHING`, and
-/// the order, its details (each with its unit price), the `order.created`
-/// outbox event follow only if the claim succeeded. A concurrent duplicate
+/// the order (state `placed`, version 1), its details (each with its unit
+/// price), its first history row and the `order.placed` outbox event follow only if the claim succeeded. A concurrent duplicate
 /// waits on the winner's uncommitted claim and then inserts nothing.
 /// `date`/`time` are shop time in `zone`. A zone PostgreSQL does not know
 /// fails the statement (so nothing is written); it is then placed again in
@@ -283,10 +288,16 @@ placed AS (
     WHERE $7::text IS NULL OR EXISTS (SELECT 1 FROM claim)
 ),
 order_row AS (
-    INSERT INTO orders (order_id, member_id, bran_id, "date", "time")
-    SELECT p.order_id, $1::text, p.bran_id, p.order_date, p.order_time
+    INSERT INTO orders (order_id, member_id, bran_id, "date", "time", state, version)
+    SELECT p.order_id, $1::text, p.bran_id, p.order_date, p.order_time, 'placed', 1
     FROM placed p
     RETURNING order_id
+),
+history_row AS (
+    INSERT INTO order_history (order_id, bran_id, version, from_state, to_state, actor,
+                               actor_role)
+    SELECT p.order_id, p.bran_id, 1, NULL, 'placed', $1::text, 'member'
+    FROM placed p
 ),
 detail_rows AS (
     INSERT INTO order_detail (order_id, pizza_id, quantity, unit_price)
@@ -296,9 +307,11 @@ detail_rows AS (
 ),
 event_row AS (
     INSERT INTO outbox (event_type, aggregate_id, payload)
-    SELECT 'order.created', p.order_id::text,
+    SELECT 'order.placed', p.order_id::text,
            jsonb_build_object(
                'order_id', p.order_id,
+               'state', 'placed',
+               'version', 1,
                'member_id', $1::text,
                'bran_id', p.bran_id,
                'date', p.order_date,
