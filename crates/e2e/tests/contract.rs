@@ -55,7 +55,11 @@ fn conforms(doc: &Value, method: &str, path: &str, r: &Resp) {
         r.status
     );
     let mut schema = doc.clone();
-    schema["$ref"] = json!(format!("#{pointer}/content/{}/schema", segment(media)));
+    // A URI fragment: the braces of `{id}` are percent-encoded.
+    let fragment = format!("{pointer}/content/{}/schema", segment(media))
+        .replace('{', "%7B")
+        .replace('}', "%7D");
+    schema["$ref"] = json!(format!("#{fragment}"));
     let validator = jsonschema::draft202012::new(&schema).expect("the document's schemas compile");
     let errors: Vec<String> = validator
         .iter_errors(&r.json)
@@ -244,4 +248,134 @@ fn every_answer_of_a_walk_through_the_api_is_documented() {
         }
         check("get", probe, a.get(probe, None));
     }
+}
+
+#[test]
+fn the_answers_of_an_orders_life_are_documented() {
+    let a = app();
+    let doc = document();
+    let check = |method: &str, path: &str, r: Resp| conforms(&doc, method, path, &r);
+    let (_, _, member) = a.member("contractm");
+    let (cook, pw, _) = a.member("contracts");
+    let mut admin = postgres::Client::connect(&a.admin_url, postgres::NoTls).unwrap();
+    let staff_of_1 = pizza_db::MemberRole::Staff { branch: "1".into() };
+    pizza_db::grant_role(&mut admin, &cook, &staff_of_1).unwrap();
+    let login = a.post_from(
+        &pizza_e2e::client_address(),
+        "/api/login/",
+        &json!({"id": cook, "pw": pw}),
+    );
+    let staff = login.json["token"].as_str().unwrap().to_owned();
+    let order = json!({"branchId": "1", "lines": [
+        {"name": "The Greek Pizza", "size": "S", "quantity": 1}]});
+    let placed = |token: &str| {
+        let r = a.post("/api/order/", &order, Some(token));
+        r.json["order_id"].as_i64().unwrap()
+    };
+    let id = placed(&member);
+    let with = |token: &str, tag: Option<&str>| {
+        let mut h = vec![("content-type", "application/json".to_owned())];
+        h.push(("authorization", format!("Bearer {token}")));
+        if let Some(t) = tag {
+            h.push(("if-match", t.to_owned()));
+        }
+        h
+    };
+    let post = |path: &str, token: &str, tag: Option<&str>, body: Value| {
+        let h = with(token, tag);
+        let h: Vec<(&str, &str)> = h.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        a.request("POST", path, &h, Some(body.to_string().as_bytes()))
+    };
+    let detail = "/api/order/{id}/";
+    let queue = "/api/order/queue/";
+    let transition = "/api/order/{id}/transition/";
+    let cancel = "/api/order/{id}/cancel/";
+    let order_path = format!("/api/order/{id}/");
+    let move_path = format!("/api/order/{id}/transition/");
+
+    check("get", detail, a.get(&order_path, Some(&member)));
+    check("get", detail, a.get(&order_path, None));
+    check("get", detail, a.get("/api/order/0/", Some(&member)));
+    check(
+        "get",
+        detail,
+        a.get(&format!("{order_path}?after=x"), Some(&member)),
+    );
+    check(
+        "get",
+        queue,
+        a.get("/api/order/queue/?branch=1", Some(&staff)),
+    );
+    check(
+        "get",
+        queue,
+        a.get("/api/order/queue/?branch=1", Some(&member)),
+    );
+    check(
+        "get",
+        queue,
+        a.get("/api/order/queue/?branch=2", Some(&staff)),
+    );
+    check("get", queue, a.get("/api/order/queue/", Some(&staff)));
+    check("get", queue, a.get("/api/order/queue/", None));
+    let accept = || json!({"to": "accepted"});
+    check("post", transition, post(&move_path, &staff, None, accept()));
+    check(
+        "post",
+        transition,
+        post(&move_path, &member, Some("\"1\""), accept()),
+    );
+    check(
+        "post",
+        transition,
+        post(&move_path, &staff, Some("\"1\""), json!({"to": 1})),
+    );
+    check(
+        "post",
+        transition,
+        post(&move_path, &staff, Some("\"1\""), accept()),
+    );
+    check(
+        "post",
+        transition,
+        post(&move_path, &staff, Some("\"1\""), accept()),
+    );
+    check(
+        "post",
+        transition,
+        post(&move_path, &staff, Some("\"2\""), accept()),
+    );
+    check(
+        "post",
+        transition,
+        post("/api/order/0/transition/", &staff, Some("\"1\""), accept()),
+    );
+    check(
+        "get",
+        detail,
+        a.get(&format!("{order_path}?after=1"), Some(&staff)),
+    );
+    let cancel_path = format!("/api/order/{id}/cancel/");
+    check(
+        "post",
+        cancel,
+        post(&cancel_path, &member, Some("\"2\""), json!({})),
+    );
+    check(
+        "post",
+        cancel,
+        post(&cancel_path, &staff, Some("\"2\""), json!({})),
+    );
+    let fresh = placed(&member);
+    let fresh_cancel = format!("/api/order/{fresh}/cancel/");
+    check(
+        "post",
+        cancel,
+        post(&fresh_cancel, &member, Some("\"1\""), json!({"reason": 3})),
+    );
+    check(
+        "post",
+        cancel,
+        post(&fresh_cancel, &member, Some("\"1\""), json!({})),
+    );
 }
