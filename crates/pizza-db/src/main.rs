@@ -65,18 +65,18 @@ enum Command {
     /// Give a registered member a role: `admin` (how the first admin is made; no HTTP
     /// call can), or `staff --branch <id>`. It takes effect at their next login.
     Grant {
-        /// The member's id.
-        member: String,
         #[command(flatten)]
         role: RoleArg,
+        /// The member's id.
+        member: String,
     },
     /// Take a role from a member. Their tokens issued before keep it until they expire
     /// (at most an hour) or are revoked.
     Revoke {
-        /// The member's id.
-        member: String,
         #[command(flatten)]
         role: RoleArg,
+        /// The member's id.
+        member: String,
     },
 }
 
