@@ -23,7 +23,9 @@ PGDATA=""
 PG_LOG=""
 DB_NAME=pizza
 ADMIN_USER=postgres
-ROLES=(pizza_login pizza_menu pizza_order)
+# The service roles; each one's URL goes to SPIN_VARIABLE_<SERVICE>_DB_URL. The admin
+# service's is pizza_admin_api: pizza_admin is the schema owner's name on SpinKube.
+ROLES=(pizza_login pizza_menu pizza_order pizza_admin_api)
 
 # Progress goes to stderr, so functions can print their result on stdout.
 say() { printf 'dev-env: %s\n' "$*" >&2; }
@@ -147,8 +149,8 @@ EOF
 # Server settings, given at every start so that an existing cluster gets them too.
 # The tests' clusters use the same (testkit::MAKE_UP_SETTINGS). Spin keeps up to 64
 # pooled connections per connection string and never closes them: max_connections is
-# 3 services x 64, plus 18 for pizza-db, psql and the 3 superuser-reserved slots.
-SERVER_SETTINGS="-c timezone=Etc/UTC -c max_connections=210"
+# 4 services x 64, plus 18 for pizza-db, psql and the 3 superuser-reserved slots.
+SERVER_SETTINGS="-c timezone=Etc/UTC -c max_connections=274"
 # Each service role's CONNECTION LIMIT: one Spin pool (the budget above; the SpinKube
 # overlays set theirs in pizza-config).
 CONNECTION_LIMIT=64
@@ -205,7 +207,7 @@ export_line() {
 }
 
 write_env() {
-    local host="$1" admin_url="$2" role var tmp="$DEV/env.tmp"
+    local host="$1" admin_url="$2" role service var tmp="$DEV/env.tmp"
     (
         umask 077
         {
@@ -213,7 +215,8 @@ write_env() {
             export_line SPIN_VARIABLE_JWT_SECRET "$(cat "$DEV/jwt_secret")"
             export_line SPIN_VARIABLE_DB_HOST "$host"
             for role in "${ROLES[@]}"; do
-                var="SPIN_VARIABLE_$(tr '[:lower:]' '[:upper:]' <<<"${role#pizza_}")_DB_URL"
+                service="${role#pizza_}"
+                var="SPIN_VARIABLE_$(tr '[:lower:]' '[:upper:]' <<<"${service%_api}")_DB_URL"
                 export_line "$var" "$(role_url "$role" "$host")"
             done
             export_line DATABASE_URL "$admin_url"
@@ -266,9 +269,11 @@ up() {
         LOGIN_DB_PASSWORD="$(<"$DEV/pw_pizza_login")" \
         MENU_DB_PASSWORD="$(<"$DEV/pw_pizza_menu")" \
         ORDER_DB_PASSWORD="$(<"$DEV/pw_pizza_order")" \
+        ADMIN_DB_PASSWORD="$(<"$DEV/pw_pizza_admin_api")" \
         LOGIN_DB_CONNECTION_LIMIT="$CONNECTION_LIMIT" \
         MENU_DB_CONNECTION_LIMIT="$CONNECTION_LIMIT" \
         ORDER_DB_CONNECTION_LIMIT="$CONNECTION_LIMIT" \
+        ADMIN_DB_CONNECTION_LIMIT="$CONNECTION_LIMIT" \
         "$bin" deploy --dir "$ROOT/migrations" | sed 's/^/dev-env: /' >&2
     DATABASE_URL="$admin_url" "$bin" seed | sed 's/^/dev-env: /' >&2
 

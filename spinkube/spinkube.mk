@@ -25,7 +25,7 @@ SK_NS = pizza-$(ENV)
 SK_PYTHON ?= python3
 SK_KUBECTL ?= kubectl
 SK_DOCKER ?= docker
-SK_APPS = login menu order
+SK_APPS = login menu order admin
 
 .PHONY: push render deploy spinkube-check spinkube-env-ok spinkube-kubectl spinkube-dev-secrets
 

@@ -57,10 +57,22 @@ EXTERNAL_SECRETS = {
     "pizza-login-db": {"url", "password"},
     "pizza-menu-db": {"url", "password"},
     "pizza-order-db": {"url", "password"},
+    "pizza-admin-db": {"url", "password"},
     "pizza-db-ca": {"ca.crt"},
     "pizza-db-backup": {"ACCESS_KEY_ID", "ACCESS_SECRET_KEY"},
 }
-SERVICES = ("login", "menu", "order")   # SpinApp name = service = role pizza_<service>
+SERVICES = ("login", "menu", "order", "admin")   # SpinApp name = service; its Secret pizza-<service>-db
+# Each service's PostgreSQL role (the migrations create it; the migration Job gives it LOGIN,
+# its password and its CONNECTION LIMIT): the user in its Secret's URL.
+# pizza_<service>; the admin service's role is pizza_admin_api, as pizza_admin is the
+# schema owner (crates/pizza-db SERVICE_ROLES, migration 0015).
+ROLES = {svc: "pizza_admin_api" if svc == "admin" else f"pizza_{svc}" for svc in SERVICES}
+# SpinApps that stg and prod run at a fixed number of replicas (spec.replicas, no HPA), with
+# a PodDisruptionBudget: admin serves only the shop owner's screens. dev scales them to zero
+# with KEDA like the others. The rest scale with an HPA (test_workloads.py).
+FIXED_REPLICAS = ("admin",)
+# What each SpinApp runs besides its own `<service>-*` components.
+EXTRA_COMPONENTS = {"menu": ("docs-openapi",)}
 # The budget keys of pizza-config (base/kustomization.yaml; docs/deploy.md, "Database tier").
 LIMIT_KEY = "{}_db_connection_limit"
 RESERVE_KEY = "db_connection_reserve"

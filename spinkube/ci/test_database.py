@@ -1,16 +1,18 @@
 """The database tier (docs/deploy.md section 6): stg/prod's CloudNativePG Cluster, backups
-and transaction-mode Poolers with the SpinApps' db_host on them; the connection budget
-(printed after the results); dev's generated URLs against each SpinApp's db_host."""
+and transaction-mode Poolers (shared ones named for their type, a service's own named for
+it) with the SpinApps' db_host on them; the connection budget (printed after the results);
+dev's generated URLs against each SpinApp's db_host."""
 from __future__ import annotations
 
 import os
 import re
+import shutil
 
 import pytest
 
-from manifests import (ENVS, EXTERNAL_SECRETS, LIMIT_KEY, RESERVE_KEY, ROOT, SERVICES, Ctx, app_variable, as_int,
-                       cnpg_objs, config_data, find_obj, generated_base, mutated, no_errors, pizza_config,
-                       pooler_for_host)
+from manifests import (ENVS, EXTERNAL_SECRETS, LIMIT_KEY, RESERVE_KEY, ROLES, ROOT, SERVICES, Ctx, app_variable,
+                       as_int, cnpg_objs, config_data, find_obj, generated_base, mutated, no_errors, pizza_config,
+                       pooler_for_host, tmp_tree)
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 # Spin 3.6 keeps up to 64 pooled connections per connection string in every pod, and
@@ -25,8 +27,10 @@ def check_database(ctx: Ctx, envs=ENVS, root: str = ROOT) -> list[str]:
     """stg/prod run the CloudNativePG tier of docs/deploy.md: a Cluster of three in UTC, on
     a pinned PostgreSQL major, bootstrapped with the owner Secret, archiving
     WAL through the Barman Cloud plugin with a nightly plugin backup; transaction-mode
-    Poolers (two or more PgBouncers, tracking prepared statements); and the SpinApps'
-    db_host on a Pooler's Service (writers on an rw one)."""
+    Poolers (two or more PgBouncers, tracking prepared statements), each named
+    <cluster>-pooler-<type> (shared) or <cluster>-pooler-<service> (one service's own, which
+    no other SpinApp uses), with scripts/create-secrets.sh --cnpg building URLs on its
+    Service; and the SpinApps' db_host on a Pooler's Service (writers on an rw one)."""
     errs = []
     with open(os.path.join(root, "spinkube", "scripts", "create-secrets.sh"), encoding="utf-8") as fh:
         script = fh.read()
@@ -81,8 +85,19 @@ def check_database(ctx: Ctx, envs=ENVS, root: str = ROOT) -> list[str]:
                 errs.append(f"{where}: max_prepared_statements must be set: tokio-postgres names every statement")
             if (sp.get("instances") or 1) < 2:
                 errs.append(f"{where}: needs 2 or more instances")
-            if p["metadata"]["name"] != f"{sp['cluster']['name']}-pooler-{sp.get('type', 'rw')}":
-                errs.append(f"{where}: name it <cluster>-pooler-<type>, as scripts/create-secrets.sh --cnpg does")
+            prefix = f"{sp['cluster']['name']}-pooler-"
+            suffix = p["metadata"]["name"][len(prefix):] if p["metadata"]["name"].startswith(prefix) else None
+            if suffix not in (sp.get("type", "rw"), *SERVICES):
+                errs.append(f"{where}: name it <cluster>-pooler-<type>, or <cluster>-pooler-<service> for one "
+                            "service's own, as scripts/create-secrets.sh --cnpg does")
+            elif f'"$CLUSTER-pooler-{suffix}.$NS.svc.cluster.local:5432"' not in script:
+                errs.append(f"{where}: scripts/create-secrets.sh --cnpg builds no URL on its Service "
+                            f"($CLUSTER-pooler-{suffix}.$NS.svc.cluster.local:5432)")
+            if suffix in SERVICES:
+                users = [svc for svc in SERVICES
+                         if pooler_for_host(ctx, env, app_variable(ctx, env, svc, "db_host")) is p]
+                if users != [suffix]:
+                    errs.append(f"{where}: is the {suffix} service's own pooler, but serves {users}")
         if poolers:
             for svc in SERVICES:
                 host = app_variable(ctx, env, svc, "db_host")
@@ -245,8 +260,47 @@ def check_dev_database(ctx: Ctx) -> list[str]:
         u = urlsplit(data.get("url", ""))
         if f"{u.hostname}:{u.port}" != db_host:
             errs.append(f"dev: pizza-{svc}-db url host {u.hostname}:{u.port} != db_host {db_host} (allowed_outbound_hosts)")
-        if u.username != f"pizza_{svc}" or u.password != data.get("password"):
-            errs.append(f"dev: pizza-{svc}-db url must use role pizza_{svc} and the Secret's password")
+        if u.username != ROLES[svc] or u.password != data.get("password"):
+            errs.append(f"dev: pizza-{svc}-db url must use role {ROLES[svc]} and the Secret's password")
+    return errs
+
+
+def schema_owners(ctx: Ctx, env: str) -> dict:
+    """The roles that own the schema and run the migration Job and housekeeping, and where
+    the overlay names them: the CloudNativePG Clusters' bootstrap owner, the dev
+    StatefulSet's POSTGRES_USER, the user of a rendered pizza-db-admin URL."""
+    import base64
+    from urllib.parse import urlsplit
+    owners: dict = {}
+    for c in cnpg_objs(ctx, env, "Cluster"):
+        owner = ((c["spec"].get("bootstrap") or {}).get("initdb") or {}).get("owner")
+        if owner:
+            owners.setdefault(owner, []).append(f"Cluster/{c['metadata']['name']} owner")
+    for st in ctx.objs(env, "StatefulSet"):
+        for cont in st["spec"]["template"]["spec"].get("containers") or []:
+            for e in cont.get("env") or []:
+                if e.get("name") == "POSTGRES_USER" and e.get("value"):
+                    owners.setdefault(e["value"], []).append(f"StatefulSet/{st['metadata']['name']} POSTGRES_USER")
+    for sec in ctx.objs(env, "Secret"):
+        if generated_base(sec["metadata"]["name"]) == "pizza-db-admin" and "url" in (sec.get("data") or {}):
+            user = urlsplit(base64.b64decode(sec["data"]["url"]).decode()).username
+            if user:
+                owners.setdefault(user, []).append("Secret pizza-db-admin url")
+    return owners
+
+
+def check_service_roles_apart_from_the_owner(ctx: Ctx, envs=ENVS) -> list[str]:
+    """No service role is the schema owner: the migration Job would hand the owner the
+    service's password and CONNECTION LIMIT (and the migrations' per-role settings), locking
+    the next Job and housekeeping out, and the service would run with the owner's rights (a
+    superuser in dev) instead of its grants."""
+    errs = []
+    for env in envs:
+        owners = schema_owners(ctx, env)
+        for svc, role in ROLES.items():
+            if role in owners:
+                errs.append(f"{env}: the {svc} service's role {role} is also the schema owner "
+                            f"({', '.join(owners[role])})")
     return errs
 
 
@@ -266,6 +320,14 @@ def test_dev_urls_match_db_host_and_roles(ctx):
     no_errors(check_dev_database(ctx))
 
 
+# The schema owner (CloudNativePG's bootstrap owner, dev's POSTGRES_USER, pizza-db-admin)
+# must never be a service role: deploy would give it a service's password, limit and
+# timeouts, and a service would run as the owner.
+@pytest.mark.parametrize("env", ENVS)
+def test_no_service_role_is_the_schema_owner(ctx, env):
+    no_errors(check_service_roles_apart_from_the_owner(ctx, [env]))
+
+
 # =========================================================================== planted faults
 def test_database_check_catches_a_session_pooler_a_db_host_past_the_pooler_and_no_wal_archiving(ctx):
     def f(c):
@@ -274,6 +336,38 @@ def test_database_check_catches_a_session_pooler_a_db_host_past_the_pooler_and_n
         find_obj(c, "stg", "Cluster", "pizza-db")["spec"]["plugins"] = []
     errs = check_database(mutated(ctx, f))
     assert len(errs) >= 3, errs
+
+
+def test_database_check_catches_a_pooler_named_for_nothing_one_without_urls_and_a_services_pooler_shared(ctx):
+    def f(c):
+        find_obj(c, "stg", "Pooler", "pizza-db-pooler-admin")["metadata"]["name"] = "pizza-db-pooler-owner"
+        config_data(c, "prod")["db_host"] = "pizza-db-pooler-admin.pizza-prod.svc.cluster.local:5432"
+    errs = check_database(mutated(ctx, f))
+    assert (any("stg: Pooler/pizza-db-pooler-owner: name it" in e for e in errs)
+            and any("prod: Pooler/pizza-db-pooler-admin" in e and "admin service's own pooler, but serves" in e
+                    for e in errs)), errs
+    # create-secrets.sh --cnpg that builds no URL on the admin pooler's Service
+    with open(os.path.join(ROOT, "spinkube", "scripts", "create-secrets.sh"), encoding="utf-8") as fh:
+        script = fh.read()
+    with open(os.path.join(ROOT, "spinkube", "database", "cnpg", "pgbouncer.env"), encoding="utf-8") as fh:
+        env_text = fh.read()
+    broken = script.replace('"$CLUSTER-pooler-admin.$NS.svc.cluster.local:5432"',
+                            '"$CLUSTER-pooler-rw.$NS.svc.cluster.local:5432"')
+    assert broken != script, "create-secrets.sh changed: plant the fault anew"
+    d = tmp_tree({"spinkube/scripts/create-secrets.sh": broken, "spinkube/database/cnpg/pgbouncer.env": env_text})
+    try:
+        errs = check_database(ctx, ["prod"], root=d)
+    finally:
+        shutil.rmtree(d)
+    assert any("Pooler/pizza-db-pooler-admin: scripts/create-secrets.sh --cnpg builds no URL" in e for e in errs), errs
+
+
+def test_budget_check_catches_admin_on_the_shared_rw_pooler(ctx):
+    """admin's small limit (8) cannot take the rw pooler's 2 x 30 server connections."""
+    def f(c):
+        config_data(c, "stg")["admin_db_host"] = config_data(c, "stg")["db_host"]
+    errs = check_db_budget(mutated(ctx, f))
+    assert any(e.startswith("stg: Pooler/pizza-db-pooler-rw") and "admin's connection limit 8" in e for e in errs), errs
 
 
 def test_budget_check_catches_an_hpa_raised_past_the_budget(ctx):
@@ -286,11 +380,26 @@ def test_budget_check_catches_an_hpa_raised_past_the_budget(ctx):
 
 def test_budget_check_catches_role_limits_over_max_connections_no_limit_and_a_pooler_over_a_limit(ctx):
     def f(c):
-        config_data(c, "dev")["login_db_connection_limit"] = "200"          # 200 + 64 + 64 + 18 > 210
+        config_data(c, "dev")["login_db_connection_limit"] = "200"          # 200 + 64 + 64 + 8 + 18 > 274
         config_data(c, "stg")["order_db_connection_limit"] = "-1"           # no limit
+        config_data(c, "prod")["admin_db_connection_limit"] = "40"          # 96 + 64 + 96 + 40 + 34 > 300
         find_obj(c, "prod", "Pooler", "pizza-db-pooler-rw")["spec"]["instances"] = 5   # 5 x 30 > 96
     errs = check_db_budget(mutated(ctx, f))
-    assert len(errs) >= 3, errs
+    assert len(errs) >= 4 and any(e.startswith("prod: role limits") for e in errs), errs
+
+
+def test_owner_check_catches_a_service_role_named_like_the_owner(ctx):
+    def f(c):
+        for st in c.rendered["dev"]:
+            if st["kind"] == "StatefulSet":
+                for e in st["spec"]["template"]["spec"]["containers"][0]["env"]:
+                    if e["name"] == "POSTGRES_USER":
+                        e["value"] = "pizza_login"
+        find_obj(c, "stg", "Cluster", "pizza-db")["spec"]["bootstrap"]["initdb"]["owner"] = "pizza_menu"
+    errs = check_service_roles_apart_from_the_owner(mutated(ctx, f))
+    assert (any(e.startswith("dev: the login service's role pizza_login") and "POSTGRES_USER" in e for e in errs)
+            and any(e.startswith("stg: the menu service's role pizza_menu") and "Cluster/pizza-db" in e
+                    for e in errs)), errs
 
 
 def test_dev_database_check_catches_db_host_and_url_apart(ctx):

@@ -1,8 +1,9 @@
 """The SpinApps: what spin-operator's webhooks refuse (cross-object rules: the executor in
 the SpinApp's namespace, replicas vs enableAutoscaling, invocationLimits within the
 resources), the project's conventions (executor, one image, resources, tags), cheap probes,
-the components against spin.toml, the variables each SpinApp provides, and no
-`*.spin.internal` chaining across SpinApps."""
+the components against spin.toml (each SpinApp runs its own service's), the variables each
+SpinApp provides, only its own database Secret, and no `*.spin.internal` chaining across
+SpinApps."""
 from __future__ import annotations
 
 import re
@@ -10,8 +11,8 @@ import re
 import pytest
 
 from gateway import route_path
-from manifests import (ENVS, EXECUTOR, NOT_DEPLOYED, Ctx, find_obj, mutated, namespace_of, no_errors, quantity,
-                       ref_target, spinapp, spinapps)
+from manifests import (ENVS, EXECUTOR, EXTRA_COMPONENTS, NOT_DEPLOYED, SERVICES, Ctx, find_obj, generated_base, mutated,
+                       namespace_of, no_errors, quantity, ref_target, spinapp, spinapps)
 
 RUNTIME_CLASS = "wasmtime-spin-v2"   # spin-operator's RuntimeClass for the Spin shim
 # Spin's HTTP trigger answers this itself (crates/trigger-http/src/server.rs, WELL_KNOWN
@@ -84,8 +85,8 @@ def check_spinapps(ctx: Ctx, envs=ENVS) -> list[str]:
                       and dc.get("installDefaultCACerts") is True):
                 errs.append(f"{env}: SpinAppExecutor {EXECUTOR} needs createDeployment: true, runtimeClassName "
                             f"{RUNTIME_CLASS} and installDefaultCACerts: true (CA bundle for TLS to PostgreSQL)")
-        if sorted(a["metadata"]["name"] for a in apps) != ["login", "menu", "order"]:
-            errs.append(f"{env}: expected SpinApps login, menu, order; got {[a['metadata']['name'] for a in apps]}")
+        if sorted(a["metadata"]["name"] for a in apps) != sorted(SERVICES):
+            errs.append(f"{env}: expected SpinApps {', '.join(SERVICES)}; got {[a['metadata']['name'] for a in apps]}")
         images = {a["spec"].get("image") for a in apps}
         if len(images) > 1:
             errs.append(f"{env}: SpinApps run different images {sorted(map(str, images))}; one artifact expected")
@@ -104,8 +105,14 @@ def check_spinapps(ctx: Ctx, envs=ENVS) -> list[str]:
             labels = s.get("podLabels") or {}
             if labels.get("pizza.shop/role") != "app" or labels.get("pizza.shop/service") != n:
                 errs.append(f"{where}: podLabels need pizza.shop/role=app and pizza.shop/service={n}")
-            if not s.get("enableAutoscaling"):
-                errs.append(f"{where}: enableAutoscaling must be true (KEDA or the HPA owns replicas)")
+            scaled = [f"{h['kind']}/{h['metadata']['name']}" for kind in ("HorizontalPodAutoscaler", "HTTPScaledObject")
+                      for h in ctx.objs(env, kind) if h["spec"]["scaleTargetRef"].get("name") == n]
+            if scaled and not s.get("enableAutoscaling"):
+                errs.append(f"{where}: enableAutoscaling must be true: {', '.join(scaled)} owns its replicas "
+                            "(else spin-operator resets them)")
+            elif not scaled and s.get("enableAutoscaling"):
+                errs.append(f"{where}: enableAutoscaling is true, but no HPA or HTTPScaledObject scales it: "
+                            "set replicas and enableAutoscaling false")
             tag = str(s.get("image", "")).rsplit(":", 1)[-1] if ":" in str(s.get("image", "")).rsplit("/", 1)[-1] else ""
             if env == "prod" and not SEMVER_RE.match(tag):
                 errs.append(f"{where}: prod image tag {tag!r} must be SemVer")
@@ -174,6 +181,42 @@ def check_components(ctx: Ctx, envs=ENVS) -> list[str]:
                     errs.append(f"{env}: component {c} is meant to stay undeployed ({NOT_DEPLOYED[c]}) but runs in {where}")
             elif len(where) != 1:
                 errs.append(f"{env}: component {c} runs in {len(where)} SpinApps {where}; expected exactly one")
+    return errs
+
+
+def check_own_components(ctx: Ctx, envs=ENVS) -> list[str]:
+    """Each SpinApp runs only its own service's components, `<service>-*` (plus
+    EXTRA_COMPONENTS, menu's docs-openapi). With check_components (every component of
+    spin.toml runs in exactly one SpinApp) each SpinApp runs exactly its service's: a new
+    admin-* component lands in the admin SpinApp or the check fails."""
+    errs = []
+    for env in envs:
+        for a in spinapps(ctx, env):
+            n = a["metadata"]["name"]
+            for c in a["spec"].get("components") or []:
+                if not c.startswith(f"{n}-") and c not in EXTRA_COMPONENTS.get(n, ()):
+                    errs.append(f"{env}: SpinApp/{n} runs {c}, which is not one of the {n} service's "
+                                f"components ({n}-*)")
+    return errs
+
+
+def check_own_secrets(ctx: Ctx, envs=ENVS) -> list[str]:
+    """Each SpinApp reads only its own database Secret (pizza-<service>-db; besides it only
+    pizza-jwt) and sets no other service's database URL variable, so a pod of one service
+    never holds another role's password."""
+    errs = []
+    others = {f"{svc}_db_url": svc for svc in SERVICES}
+    for env in envs:
+        for a in spinapps(ctx, env):
+            n = a["metadata"]["name"]
+            allowed = {"pizza-jwt", f"pizza-{n}-db"}
+            for v in a["spec"].get("variables") or []:
+                ref = (v.get("valueFrom") or {}).get("secretKeyRef")
+                if ref and generated_base(ref.get("name", "")) not in allowed:
+                    errs.append(f"{env}: SpinApp/{n}: variable {v['name']} reads Secret {ref.get('name')}; "
+                                f"it may read only {sorted(allowed)}")
+                if others.get(v["name"], n) != n:
+                    errs.append(f"{env}: SpinApp/{n} sets {v['name']}, the {others[v['name']]} service's database URL")
     return errs
 
 
@@ -263,6 +306,16 @@ def test_components_exist_in_spin_toml_and_each_runs_once(ctx, env):
 
 
 @pytest.mark.parametrize("env", ENVS)
+def test_each_spinapp_runs_only_its_own_services_components(ctx, env):
+    no_errors(check_own_components(ctx, [env]))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_each_spinapp_reads_only_its_own_database_secret(ctx, env):
+    no_errors(check_own_secrets(ctx, [env]))
+
+
+@pytest.mark.parametrize("env", ENVS)
 def test_each_spinapp_provides_the_variables_its_components_need(ctx, env):
     no_errors(check_variables(ctx, [env]))
 
@@ -321,6 +374,25 @@ def test_spinapp_check_catches_an_executor_without_the_ca_bundle_and_none_in_a_n
     assert len(errs) >= 2, errs
 
 
+def test_spinapp_check_catches_enable_autoscaling_without_a_scaler_and_off_under_keda_or_an_hpa(ctx):
+    def f(c):
+        spinapp(c, "prod", "admin")["spec"]["enableAutoscaling"] = True          # nothing scales admin in prod
+        spinapp(c, "dev", "admin")["spec"]["enableAutoscaling"] = False          # KEDA does in dev
+        spinapp(c, "stg", "login")["spec"]["enableAutoscaling"] = False          # the HPA does
+    errs = check_spinapps(mutated(ctx, f))
+    assert (any("prod: SpinApp/admin" in e and "no HPA or HTTPScaledObject" in e for e in errs)
+            and any("dev: SpinApp/admin" in e and "HTTPScaledObject/admin" in e for e in errs)
+            and any("stg: SpinApp/login" in e and "HorizontalPodAutoscaler/login" in e for e in errs)), errs
+
+
+def test_spinapp_check_catches_a_missing_spinapp(ctx):
+    def f(c):
+        c.rendered["stg"] = [o for o in c.rendered["stg"]
+                             if not (o["kind"] == "SpinApp" and o["metadata"]["name"] == "admin")]
+    errs = check_spinapps(mutated(ctx, f))
+    assert any("stg: expected SpinApps" in e for e in errs), errs
+
+
 def test_spinapp_check_catches_a_prod_tag_that_is_not_semver(ctx):
     def f(c):
         for a in c.rendered["prod"]:
@@ -344,6 +416,40 @@ def test_probe_check_catches_a_database_readiness_check_a_liveness_route_that_re
 def test_component_check_catches_a_component_missing_from_spin_toml(ctx):
     errs = check_components(mutated(ctx, lambda c: spinapp(c, "stg", "menu")["spec"]["components"].append("menu-lst")))
     assert any("menu-lst" in e and "not in spin.toml" in e for e in errs), errs
+
+
+def test_own_component_check_catches_an_admin_component_in_another_spinapp_and_a_foreign_one_in_admin(ctx):
+    def f(c):
+        spinapp(c, "dev", "admin")["spec"]["components"].remove("admin-roles")
+        spinapp(c, "dev", "login")["spec"]["components"].append("admin-roles")
+        spinapp(c, "prod", "admin")["spec"]["components"].append("order-queue")
+    mc = mutated(ctx, f)
+    errs = check_own_components(mc)
+    assert (any("dev: SpinApp/login runs admin-roles" in e for e in errs)
+            and any("prod: SpinApp/admin runs order-queue" in e for e in errs)), errs
+    # and check_components sees order-queue twice in prod (admin, order): each runs in exactly one SpinApp
+    errs = check_components(mc)
+    assert any("prod: component order-queue runs in 2 SpinApps" in e for e in errs), errs
+
+
+def test_own_secret_check_catches_admin_reading_another_services_database_secret(ctx):
+    def f(c):
+        for v in spinapp(c, "stg", "admin")["spec"]["variables"]:
+            if v["name"] == "admin_db_url":
+                v["valueFrom"]["secretKeyRef"]["name"] = "pizza-order-db"
+        spinapp(c, "prod", "admin")["spec"]["variables"].append(
+            {"name": "login_db_url", "valueFrom": {"secretKeyRef": {"name": "pizza-admin-db", "key": "url"}}})
+    errs = check_own_secrets(mutated(ctx, f))
+    assert (any("stg: SpinApp/admin: variable admin_db_url reads Secret pizza-order-db" in e for e in errs)
+            and any("prod: SpinApp/admin sets login_db_url" in e for e in errs)), errs
+
+
+def test_variable_check_catches_a_secret_removed_from_the_admin_spinapp(ctx):
+    def f(c):
+        a = spinapp(c, "dev", "admin")["spec"]
+        a["variables"] = [v for v in a["variables"] if v["name"] != "admin_db_url"]
+    errs = check_variables(mutated(ctx, f))
+    assert any("dev: SpinApp/admin" in e and "admin_db_url" in e and "not provided" in e for e in errs), errs
 
 
 def test_variable_check_catches_a_missing_required_app_variable(ctx):

@@ -1,12 +1,15 @@
 """Scaling and disruption: dev scales to zero through KEDA's HTTP add-on, stg/prod run an
-HPA (minimum 2) and a PodDisruptionBudget per SpinApp; every PDB lets drains evict unready
-pods; every StatefulSet's serviceName is a headless Service selecting its pods."""
+HPA (minimum 2) per SpinApp, or fixed replicas (2 or more) for FIXED_REPLICAS (admin), and a
+PodDisruptionBudget per SpinApp; every PDB lets drains evict unready pods; every
+StatefulSet's serviceName is a headless Service selecting its pods."""
 from __future__ import annotations
+
+import copy
 
 import pytest
 
-from manifests import (APP_PORT, ENVS, Ctx, cnpg_objs, find_obj, mutated, namespace_of, no_errors, pooler_pod_labels,
-                       selects, spinapps)
+from manifests import (APP_PORT, ENVS, FIXED_REPLICAS, Ctx, cnpg_objs, find_obj, mutated, namespace_of, no_errors,
+                       pooler_pod_labels, selects, spinapp, spinapps)
 
 
 def check_scaling(ctx: Ctx, envs=ENVS) -> list[str]:
@@ -28,6 +31,16 @@ def check_scaling(ctx: Ctx, envs=ENVS) -> list[str]:
                     errs.append(f"{where}: HTTPScaledObject must target Deployment {n}, Service {n}:{APP_PORT}")
                 if rep.get("min") != 0:
                     errs.append(f"{where}: dev must scale to zero (replicas.min 0)")
+            elif n in FIXED_REPLICAS:
+                # The shop owner's screens: fixed replicas, nothing scales them; two or more,
+                # so that a drain (the PDB keeps one) or a lost node leaves one serving.
+                if hpas or hsos:
+                    errs.append(f"{where}: {env} runs it at fixed replicas: no HPA or HTTPScaledObject")
+                if a["spec"].get("enableAutoscaling") or (a["spec"].get("replicas") or 0) < 2:
+                    errs.append(f"{where}: {env} needs enableAutoscaling false and replicas 2 or more "
+                                f"(has {a['spec'].get('enableAutoscaling')}, {a['spec'].get('replicas')})")
+                if len(pdbs) != 1:
+                    errs.append(f"{where}: needs exactly one PodDisruptionBudget selecting its pods, found {len(pdbs)}")
             else:
                 if len(hpas) != 1 or hsos:
                     errs.append(f"{where}: {env} needs exactly one HPA and no HTTPScaledObject")
@@ -87,7 +100,7 @@ def check_statefulsets(ctx: Ctx, envs=ENVS) -> list[str]:
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_dev_scales_to_zero_and_stg_prod_run_an_hpa_of_two_or_more_with_a_pdb(ctx, env):
+def test_dev_scales_to_zero_and_stg_prod_run_an_hpa_of_two_or_more_or_fixed_replicas_with_a_pdb(ctx, env):
     no_errors(check_scaling(ctx, [env]))
 
 
@@ -108,6 +121,23 @@ def test_scaling_check_catches_dev_min_above_zero_and_an_hpa_min_below_two(ctx):
         next(o for o in c.rendered["stg"] if o["kind"] == "HorizontalPodAutoscaler")["spec"]["minReplicas"] = 1
     errs = check_scaling(mutated(ctx, f))
     assert len(errs) >= 2, errs
+
+
+def test_scaling_check_catches_admin_with_one_replica_an_hpa_no_pdb_and_no_keda_in_dev(ctx):
+    def f(c):
+        spinapp(c, "stg", "admin")["spec"]["replicas"] = 1
+        hpa = copy.deepcopy(find_obj(c, "prod", "HorizontalPodAutoscaler", "order"))
+        hpa["metadata"]["name"] = hpa["spec"]["scaleTargetRef"]["name"] = "admin"
+        c.rendered["prod"].append(hpa)
+        c.rendered["stg"] = [o for o in c.rendered["stg"]
+                             if not (o["kind"] == "PodDisruptionBudget" and o["metadata"]["name"] == "admin")]
+        c.rendered["dev"] = [o for o in c.rendered["dev"]
+                             if not (o["kind"] == "HTTPScaledObject" and o["metadata"]["name"] == "admin")]
+    errs = check_scaling(mutated(ctx, f))
+    assert (any("stg: SpinApp/admin" in e and "replicas 2 or more" in e for e in errs)
+            and any("prod: SpinApp/admin" in e and "no HPA" in e for e in errs)
+            and any("stg: SpinApp/admin" in e and "PodDisruptionBudget" in e for e in errs)
+            and any("dev: SpinApp/admin" in e and "HTTPScaledObject" in e for e in errs)), errs
 
 
 def test_pdb_check_catches_if_healthy_budget_twice_and_a_pooler_without_a_pdb(ctx):

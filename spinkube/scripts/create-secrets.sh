@@ -25,7 +25,7 @@
 #              owner password in pizza-db-admin (basic-auth, the Cluster's bootstrap
 #              Secret; its URL goes to pizza-db-rw with TLS verified against the CA that
 #              CloudNativePG keeps in pizza-db-ca), service URLs on the PgBouncer Services
-#              (login, order: rw; menu: ro). With BACKUP_ACCESS_KEY_ID and
+#              (login, order: rw; menu: ro; admin: its own). With BACKUP_ACCESS_KEY_ID and
 #              BACKUP_ACCESS_SECRET_KEY in the environment it also creates pizza-db-backup
 #              (the object store credentials of the backups).
 #   DB_HOST    an external PostgreSQL instead: host:port; must equal db_host in the overlay
@@ -48,6 +48,13 @@ SPINKUBE="$(dirname "$HERE")"
 
 # 64 hex characters from 32 random bytes: URL-safe, so it goes into a URL unescaped.
 rand() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+# The services with a database Secret pizza-<service>-db, and each one's PostgreSQL role
+# (the user of its URL; the migrations create it, the migration Job gives it LOGIN).
+SERVICES="login menu order admin"
+# The service's database role: pizza_<service>, but the admin service's is pizza_admin_api
+# (pizza_admin is the schema owner).
+role_of() { if [[ $1 == admin ]]; then echo pizza_admin_api; else echo "pizza_$1"; fi; }
 
 # ---------------------------------------------------------------------------------------
 # dev: env files for the overlay's secretGenerator.
@@ -98,9 +105,9 @@ if [ "$ENV" = dev ]; then
   admin_url="postgres://pizza_admin:$admin_pw@$DB/pizza?sslmode=disable"
   env_file pizza-db-admin password=admin_pw url=admin_url
 
-  for svc in login menu order; do
+  for svc in $SERVICES; do
     pw="$(rand)"
-    url="postgres://pizza_$svc:$pw@$DB/pizza?sslmode=disable&connect_timeout=5"
+    url="postgres://$(role_of "$svc"):$pw@$DB/pizza?sslmode=disable&connect_timeout=5"
     env_file "pizza-$svc-db" password=pw url=url
   done
   echo "done: dev credentials in ${DIR#"$SPINKUBE"/}/ (kubectl kustomize reads them)"
@@ -172,19 +179,20 @@ if [ "$CNPG" = 1 ]; then
   CLUSTER=pizza-db
   RW_HOST="$CLUSTER-pooler-rw.$NS.svc.cluster.local:5432"
   RO_HOST="$CLUSTER-pooler-ro.$NS.svc.cluster.local:5432"
+  ADMIN_HOST="$CLUSTER-pooler-admin.$NS.svc.cluster.local:5432"
   username=pizza_admin
   pw="$(rand)"
   # The migration Job and housekeeping go to the primary itself, never through PgBouncer.
   url="postgres://pizza_admin:$pw@$CLUSTER-rw:5432/pizza?sslmode=verify-full&sslrootcert=/etc/pizza/db-ca/ca.crt"
   put pizza-db-admin --type=kubernetes.io/basic-auth username=username password=pw url=url
-  for svc in login menu order; do
-    host="$RW_HOST"; [ "$svc" = menu ] && host="$RO_HOST"
+  for svc in $SERVICES; do
+    case "$svc" in menu) host="$RO_HOST" ;; admin) host="$ADMIN_HOST" ;; *) host="$RW_HOST" ;; esac
     pw="$(rand)"
     # sslmode=disable: the hop from the pod to PgBouncer stays inside the namespace (the
     # NetworkPolicies admit only this service's pods). Spin verifies server certificates
     # against public roots only, which CloudNativePG's own CA is not; PgBouncer to
     # PostgreSQL is TLS, verified by CloudNativePG. docs/deploy.md, "Database tier".
-    url="postgres://pizza_$svc:$pw@$host/pizza?sslmode=disable&connect_timeout=5"
+    url="postgres://$(role_of "$svc"):$pw@$host/pizza?sslmode=disable&connect_timeout=5"
     put "pizza-$svc-db" password=pw url=url
   done
   if [ -n "${BACKUP_ACCESS_KEY_ID:-}" ] && [ -n "${BACKUP_ACCESS_SECRET_KEY:-}" ]; then
@@ -197,11 +205,11 @@ if [ "$CNPG" = 1 ]; then
 fi
 
 put pizza-db-admin url=ADMIN_URL
-for svc in login menu order; do
+for svc in $SERVICES; do
   pw="$(rand)"
   # sslmode=require: TLS with certificate verification by Spin's PostgreSQL client
   # (see docs/deploy.md, "External PostgreSQL", for private CAs).
-  url="postgres://pizza_$svc:$pw@$DB_HOST/$DB_NAME?sslmode=require&connect_timeout=5"
+  url="postgres://$(role_of "$svc"):$pw@$DB_HOST/$DB_NAME?sslmode=require&connect_timeout=5"
   put "pizza-$svc-db" password=pw url=url
 done
 if [ -n "$CA" ]; then

@@ -9,10 +9,11 @@ const JWT_SECRET: &str = "bench-secret-0123456789-abcdefghij-0123456789";
 /// The application database.
 const DB: &str = "pizza";
 /// Passwords of the service roles in the benchmark cluster.
-const ROLE_PASSWORDS: [(&str, &str); 3] = [
+const ROLE_PASSWORDS: [(&str, &str); 4] = [
     ("pizza_login", "login-pw-bench"),
     ("pizza_menu", "menu-pw-bench"),
     ("pizza_order", "order-pw-bench"),
+    ("pizza_admin_api", "admin-pw-bench"),
 ];
 /// The role the order service (and so pgbench) connects as.
 pub const ORDER_ROLE: &str = "pizza_order";
@@ -56,9 +57,8 @@ impl Database {
             ("member_order_limit".to_owned(), "0".to_owned()),
         ];
         for (role, pw) in ROLE_PASSWORDS {
-            let service = role.trim_start_matches("pizza_");
             vars.push((
-                format!("{service}_db_url"),
+                testkit::url_variable(role),
                 format!("{}?connect_timeout=5", self.pg.url(role, pw, DB)),
             ));
         }

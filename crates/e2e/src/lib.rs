@@ -16,10 +16,11 @@ pub mod tokens;
 pub const JWT_SECRET: &str = "e2e-secret-0123456789-abcdefghij-0123456789";
 
 /// Passwords of the service roles in the test cluster.
-pub const ROLE_PASSWORDS: [(&str, &str); 3] = [
+pub const ROLE_PASSWORDS: [(&str, &str); 4] = [
     ("pizza_login", "login-pw-e2e"),
     ("pizza_menu", "menu-pw-e2e"),
     ("pizza_order", "order-pw-e2e"),
+    ("pizza_admin_api", "admin-pw-e2e"),
 ];
 
 /// A running app: its base URL and its database.
@@ -155,10 +156,9 @@ pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, Test
     let urls: Vec<(String, String)> = ROLE_PASSWORDS
         .iter()
         .map(|(role, pw)| {
-            let service = role.trim_start_matches("pizza_");
             // As `make up` and the deployment give them: with the client's connect timeout.
             let url = format!("{}?connect_timeout=5", pg.url(role, pw, db));
-            (format!("{service}_db_url"), url)
+            (testkit::url_variable(role), url)
         })
         .collect();
     // Behind one trusted proxy, as on SpinKube behind the ingress: the client
@@ -190,9 +190,8 @@ pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, Test
 pub fn pooler_variables(bouncer: &PgBouncer, db: &str) -> Vec<(String, String)> {
     let mut vars = vec![("db_host".to_owned(), bouncer.host_port())];
     vars.extend(ROLE_PASSWORDS.iter().map(|(role, pw)| {
-        let service = role.trim_start_matches("pizza_");
         let url = format!("{}?connect_timeout=5", bouncer.url(role, pw, db));
-        (format!("{service}_db_url"), url)
+        (testkit::url_variable(role), url)
     }));
     vars
 }
@@ -321,6 +320,30 @@ impl TestApp {
         assert_eq!(r.status, 200, "{}", r.text);
         let token = r.json["token"].as_str().expect("token").to_owned();
         (id, pw, token)
+    }
+
+    /// A fresh member granted `role` with the admin tool's library (the only
+    /// way to make the first admin), logged in again so that the token
+    /// carries it: (id, password, token).
+    pub fn member_with_role(
+        &self,
+        prefix: &str,
+        role: &pizza_db::MemberRole,
+    ) -> (String, String, String) {
+        let (id, pw, _) = self.member(prefix);
+        let mut admin =
+            postgres::Client::connect(&self.admin_url, postgres::NoTls).expect("connect as admin");
+        pizza_db::grant_role(&mut admin, &id, role).expect("grant the role");
+        let token = self.login(&id, &pw);
+        (id, pw, token)
+    }
+
+    /// Logs `id` in from an address of its own; the token.
+    pub fn login(&self, id: &str, pw: &str) -> String {
+        let body = serde_json::json!({"id": id, "pw": pw});
+        let r = self.post_from(&client_address(), "/api/login/", &body);
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json["token"].as_str().expect("token").to_owned()
     }
 
     /// POST of a JSON value sent through the trusted proxy on behalf of the

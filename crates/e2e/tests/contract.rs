@@ -256,16 +256,8 @@ fn the_answers_of_an_orders_life_are_documented() {
     let doc = document();
     let check = |method: &str, path: &str, r: Resp| conforms(&doc, method, path, &r);
     let (_, _, member) = a.member("contractm");
-    let (cook, pw, _) = a.member("contracts");
-    let mut admin = postgres::Client::connect(&a.admin_url, postgres::NoTls).unwrap();
     let staff_of_1 = pizza_db::MemberRole::Staff { branch: "1".into() };
-    pizza_db::grant_role(&mut admin, &cook, &staff_of_1).unwrap();
-    let login = a.post_from(
-        &pizza_e2e::client_address(),
-        "/api/login/",
-        &json!({"id": cook, "pw": pw}),
-    );
-    let staff = login.json["token"].as_str().unwrap().to_owned();
+    let (_, _, staff) = a.member_with_role("contracts", &staff_of_1);
     let order = json!({"branchId": "1", "lines": [
         {"name": "The Greek Pizza", "size": "S", "quantity": 1}]});
     let placed = |token: &str| {
@@ -377,5 +369,136 @@ fn the_answers_of_an_orders_life_are_documented() {
         "post",
         cancel,
         post(&fresh_cancel, &member, Some("\"1\""), json!({})),
+    );
+}
+
+#[test]
+fn the_answers_of_the_admin_endpoints_are_documented() {
+    let a = app();
+    let doc = document();
+    let check = |method: &str, path: &str, r: Resp| conforms(&doc, method, path, &r);
+    let (boss, _, token) = a.member_with_role("contracta", &pizza_db::MemberRole::Admin);
+    let (_, _, member) = a.member("contractb");
+    let send = |method: &str, path: &str, token: &str, body: Option<Value>| {
+        let auth = format!("Bearer {token}");
+        let h = [
+            ("content-type", "application/json"),
+            ("authorization", auth.as_str()),
+        ];
+        let body = body.map(|b| b.to_string());
+        a.request(method, path, &h, body.as_deref().map(str::as_bytes))
+    };
+    let menu = "/api/admin/menu/{pizza_id}/";
+    let branches = "/api/admin/branches/";
+    let branch = "/api/admin/branches/{bran_id}/";
+    let roles = "/api/admin/members/{member_id}/roles/";
+    let revoke = "/api/admin/members/{member_id}/revoke-tokens/";
+    let greek = "/api/admin/menu/the_greek_s/";
+    check(
+        "patch",
+        menu,
+        send("PATCH", greek, &token, Some(json!({"sold_out": false}))),
+    );
+    check("patch", menu, send("PATCH", greek, &token, Some(json!({}))));
+    check(
+        "patch",
+        menu,
+        send("PATCH", greek, &member, Some(json!({"sold_out": true}))),
+    );
+    check(
+        "patch",
+        menu,
+        send(
+            "PATCH",
+            "/api/admin/menu/nope/",
+            &token,
+            Some(json!({"sold_out": true})),
+        ),
+    );
+    let id = unique_id("cb");
+    let new_branch = json!({"bran_id": id, "bran_nm": "n"});
+    check(
+        "post",
+        branches,
+        send("POST", branches, &token, Some(new_branch.clone())),
+    );
+    check(
+        "post",
+        branches,
+        send("POST", branches, &token, Some(new_branch)),
+    );
+    check(
+        "post",
+        branches,
+        send("POST", branches, &token, Some(json!({}))),
+    );
+    let path = format!("/api/admin/branches/{id}/");
+    check(
+        "patch",
+        branch,
+        send("PATCH", &path, &token, Some(json!({"is_open": true}))),
+    );
+    check(
+        "patch",
+        branch,
+        send(
+            "PATCH",
+            "/api/admin/branches/nope/",
+            &token,
+            Some(json!({"is_open": true})),
+        ),
+    );
+    let mine = format!("/api/admin/members/{boss}/roles/");
+    check("get", roles, send("GET", &mine, &token, None));
+    check(
+        "put",
+        roles,
+        send(
+            "PUT",
+            &mine,
+            &token,
+            Some(json!({"admin": true, "staff": ["1"]})),
+        ),
+    );
+    check(
+        "put",
+        roles,
+        send(
+            "PUT",
+            &mine,
+            &token,
+            Some(json!({"admin": true, "staff": ["nope"]})),
+        ),
+    );
+    check(
+        "get",
+        roles,
+        send("GET", "/api/admin/members/nobody-here/roles/", &token, None),
+    );
+    check("get", roles, a.get(&mine, None));
+    check(
+        "post",
+        revoke,
+        send(
+            "POST",
+            "/api/admin/members/nobody-here/revoke-tokens/",
+            &token,
+            None,
+        ),
+    );
+    check(
+        "post",
+        revoke,
+        send(
+            "POST",
+            &format!("/api/admin/members/{boss}/revoke-tokens/"),
+            &token,
+            None,
+        ),
+    );
+    check(
+        "get",
+        "/api/admin/healthz",
+        a.get("/api/admin/healthz", None),
     );
 }

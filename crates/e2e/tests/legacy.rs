@@ -48,7 +48,7 @@ fn a_django_database_is_adopted_without_losing_anything() {
     );
     let types_after = psql(
         &admin,
-        "SELECT string_agg(table_name || '.' || column_name || ':' || data_type || coalesce(character_maximum_length::text, ''), ',' ORDER BY table_name, column_name) FROM information_schema.columns WHERE table_schema = 'public' AND table_name IN ('member','pizza','pizza_types','branch','orders','order_detail') AND column_name NOT IN ('unit_price','created_at','ingredients','state','version')",
+        "SELECT string_agg(table_name || '.' || column_name || ':' || data_type || coalesce(character_maximum_length::text, ''), ',' ORDER BY table_name, column_name) FROM information_schema.columns WHERE table_schema = 'public' AND table_name IN ('member','pizza','pizza_types','branch','orders','order_detail') AND column_name NOT IN ('unit_price','created_at','ingredients','state','version','sold_out','is_open')",
     )
     .replace("member.member_pwd:character varying128", "member.member_pwd:character varying100");
     // The one retyped column: widened (never narrowed) for Django's scrypt format.

@@ -4,7 +4,7 @@
 //! history rows and outbox events; live status by long-polling; `myorder`
 //! with states; legacy orders as `completed`.
 
-use pizza_e2e::{Resp, app, client_address};
+use pizza_e2e::{Resp, app};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -40,23 +40,9 @@ fn path_to(state: &str) -> Vec<&'static str> {
     }
 }
 
-fn login(id: &str, pw: &str) -> String {
-    let r = app().post_from(
-        &client_address(),
-        "/api/login/",
-        &json!({"id": id, "pw": pw}),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json["token"].as_str().unwrap().to_owned()
-}
-
-/// A member granted `role` with the admin tool's library, logged in again so
-/// that the token carries it: (id, token).
+/// A member granted `role`, with a token that carries it: (id, token).
 fn with_role(prefix: &str, role: pizza_db::MemberRole) -> (String, String) {
-    let (id, pw, _) = app().member(prefix);
-    let mut admin = postgres::Client::connect(&app().admin_url, postgres::NoTls).unwrap();
-    pizza_db::grant_role(&mut admin, &id, &role).unwrap();
-    let token = login(&id, &pw);
+    let (id, _, token) = app().member_with_role(prefix, &role);
     (id, token)
 }
 

@@ -16,6 +16,7 @@ fn readiness_and_liveness_answer_ok() {
         "/api/login/healthz",
         "/api/menu/healthz",
         "/api/order/healthz",
+        "/api/admin/healthz",
     ] {
         let r = app().get(path, None);
         assert_eq!(r.status, 200, "{path}: {}", r.text);
@@ -23,7 +24,11 @@ fn readiness_and_liveness_answer_ok() {
     }
     assert_eq!(
         app().get("/healthz", None).json["checks"],
-        json!({"login": "ok", "menu": "ok", "order": "ok"})
+        json!({"login": "ok", "menu": "ok", "order": "ok", "admin": "ok"})
+    );
+    assert_eq!(
+        app().get("/api/admin/healthz", None).json["checks"],
+        json!({"admin": "ok"})
     );
     assert_eq!(
         app().get("/api/login/healthz", None).json["checks"],
@@ -162,6 +167,38 @@ fn each_role_has_exactly_the_privileges_its_statements_need() {
         ("pizza_menu", "SELECT count(*) FROM order_history"),
         ("pizza_menu", "UPDATE orders SET state = state"),
         ("pizza_menu", "SELECT count(*) FROM member_role"),
+        // Admin changes prices, availability, branches and roles, and nothing
+        // else: not what a pizza is, not orders, not passwords, not the audit
+        // it writes.
+        ("pizza_admin_api", "UPDATE pizza SET size = size"),
+        (
+            "pizza_admin_api",
+            "UPDATE pizza_types SET pizza_nm = pizza_nm",
+        ),
+        ("pizza_admin_api", "UPDATE branch SET bran_id = bran_id"),
+        ("pizza_admin_api", "SELECT member_pwd FROM member"),
+        ("pizza_admin_api", "UPDATE orders SET state = state"),
+        (
+            "pizza_admin_api",
+            "INSERT INTO orders (member_id, bran_id, date, time) VALUES ('x', '1', 'x', 'x')",
+        ),
+        ("pizza_admin_api", "SELECT count(*) FROM orders"),
+        ("pizza_admin_api", "DELETE FROM admin_audit"),
+        ("pizza_admin_api", "UPDATE admin_audit SET actor = actor"),
+        ("pizza_admin_api", "SELECT count(*) FROM outbox"),
+        ("pizza_admin_api", "DELETE FROM revoked_token"),
+        // No service role but admin writes roles, cutoffs or the catalogue.
+        (
+            "pizza_order",
+            "INSERT INTO member_token_cutoff VALUES ('x', now())",
+        ),
+        (
+            "pizza_login",
+            "INSERT INTO member_token_cutoff VALUES ('x', now())",
+        ),
+        ("pizza_order", "UPDATE pizza SET price = price"),
+        ("pizza_order", "UPDATE branch SET is_open = is_open"),
+        ("pizza_menu", "UPDATE pizza SET sold_out = sold_out"),
     ];
     for (role, sql) in denied {
         let err = denial(role, sql);
@@ -178,6 +215,15 @@ fn each_role_has_exactly_the_privileges_its_statements_need() {
             "UPDATE orders SET state = state, version = version WHERE false",
         ),
         ("pizza_order", "SELECT count(*) FROM order_history"),
+        (
+            "pizza_admin_api",
+            "UPDATE pizza SET price = price, sold_out = sold_out WHERE false",
+        ),
+        (
+            "pizza_admin_api",
+            "UPDATE branch SET bran_nm = bran_nm, is_open = is_open WHERE false",
+        ),
+        ("pizza_admin_api", "SELECT count(member_id) FROM member"),
     ] {
         assert_eq!(denial(role, sql), None, "{role}: {sql}");
     }

@@ -184,5 +184,9 @@ fn every_service_role_is_limited_and_closes_idle_sessions() {
         assert!(line.contains(" 64 "), "{line}");
         assert!(line.contains("idle_session_timeout=1min"), "{line}");
     }
-    assert_eq!(roles.lines().count(), 3, "{roles}");
+    assert_eq!(
+        roles.lines().count(),
+        pizza_e2e::ROLE_PASSWORDS.len(),
+        "{roles}"
+    );
 }

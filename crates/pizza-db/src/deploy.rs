@@ -11,8 +11,8 @@
 //!
 //! | variable | |
 //! | --- | --- |
-//! | `LOGIN_DB_PASSWORD`, `MENU_DB_PASSWORD`, `ORDER_DB_PASSWORD` | required, non-empty |
-//! | `LOGIN_DB_CONNECTION_LIMIT`, `MENU_DB_CONNECTION_LIMIT`, `ORDER_DB_CONNECTION_LIMIT` | required, a positive integer (never -1, "no limit", which would let one service take the others' connections) |
+//! | `LOGIN_DB_PASSWORD`, `MENU_DB_PASSWORD`, `ORDER_DB_PASSWORD`, `ADMIN_DB_PASSWORD` | required, non-empty |
+//! | `LOGIN_DB_CONNECTION_LIMIT`, `MENU_DB_CONNECTION_LIMIT`, `ORDER_DB_CONNECTION_LIMIT`, `ADMIN_DB_CONNECTION_LIMIT` | required, a positive integer (never -1, "no limit", which would let one service take the others' connections) |
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -25,7 +25,7 @@ use crate::migrate::{Migration, apply_pending, migration_files, with_migration_l
 use crate::roles::{Password, configure_roles};
 
 /// Each service role with the variables holding its password and its connection limit.
-const SETTINGS: [(&str, &str, &str); 3] = [
+const SETTINGS: [(&str, &str, &str); 4] = [
     (
         "pizza_login",
         "LOGIN_DB_PASSWORD",
@@ -36,6 +36,11 @@ const SETTINGS: [(&str, &str, &str); 3] = [
         "pizza_order",
         "ORDER_DB_PASSWORD",
         "ORDER_DB_CONNECTION_LIMIT",
+    ),
+    (
+        "pizza_admin_api",
+        "ADMIN_DB_PASSWORD",
+        "ADMIN_DB_CONNECTION_LIMIT",
     ),
 ];
 
@@ -223,13 +228,15 @@ mod tests {
         }
     }
 
-    const GOOD: [(&str, &str); 6] = [
+    const GOOD: [(&str, &str); 8] = [
         ("LOGIN_DB_PASSWORD", "login-secret"),
         ("MENU_DB_PASSWORD", "menu-secret"),
         ("ORDER_DB_PASSWORD", "order-secret"),
+        ("ADMIN_DB_PASSWORD", "admin-secret"),
         ("LOGIN_DB_CONNECTION_LIMIT", "64"),
         ("MENU_DB_CONNECTION_LIMIT", "32"),
         ("ORDER_DB_CONNECTION_LIMIT", "16"),
+        ("ADMIN_DB_CONNECTION_LIMIT", "8"),
     ];
 
     #[test]
@@ -268,7 +275,12 @@ mod tests {
             .collect();
         assert_eq!(
             limits,
-            [("pizza_login", 64), ("pizza_menu", 32), ("pizza_order", 16)]
+            [
+                ("pizza_login", 64),
+                ("pizza_menu", 32),
+                ("pizza_order", 16),
+                ("pizza_admin_api", 8)
+            ]
         );
         let debug = format!("{deployment:?}");
         assert!(!debug.contains("secret"), "{debug}");

@@ -38,13 +38,13 @@ enum Command {
         plan: bool,
     },
     /// What a deployment runs (the Kubernetes migration Job, `make up`): under one
-    /// advisory lock, apply pending migrations, then give pizza_login, pizza_menu and
-    /// pizza_order LOGIN, their password and their CONNECTION LIMIT.
+    /// advisory lock, apply pending migrations, then give pizza_login, pizza_menu,
+    /// pizza_order and pizza_admin_api LOGIN, their password and their CONNECTION LIMIT.
     ///
     /// Read from the environment only, all required and checked before connecting:
-    /// LOGIN_DB_PASSWORD, MENU_DB_PASSWORD, ORDER_DB_PASSWORD (non-empty) and
-    /// LOGIN_DB_CONNECTION_LIMIT, MENU_DB_CONNECTION_LIMIT, ORDER_DB_CONNECTION_LIMIT
-    /// (positive integers).
+    /// LOGIN_DB_PASSWORD, MENU_DB_PASSWORD, ORDER_DB_PASSWORD, ADMIN_DB_PASSWORD (non-empty) and
+    /// LOGIN_DB_CONNECTION_LIMIT, MENU_DB_CONNECTION_LIMIT, ORDER_DB_CONNECTION_LIMIT,
+    /// ADMIN_DB_CONNECTION_LIMIT (positive integers).
     Deploy {
         /// Folder holding the NNNN_name.sql files (the image sets PIZZA_MIGRATIONS_DIR).
         #[arg(long, env = "PIZZA_MIGRATIONS_DIR", default_value = "migrations")]

@@ -8,7 +8,12 @@ use postgres::{Client, GenericClient};
 
 /// The least-privilege roles the migrations create, one per service. Only these may be
 /// changed, so the tool cannot be used to take over an arbitrary role.
-pub const SERVICE_ROLES: [&str; 3] = ["pizza_login", "pizza_menu", "pizza_order"];
+pub const SERVICE_ROLES: [&str; 4] = [
+    "pizza_login",
+    "pizza_menu",
+    "pizza_order",
+    "pizza_admin_api",
+];
 
 /// A service role's password. It is never printed: `Debug` shows `Password(<redacted>)` and
 /// there is no `Display`, so no log line, error or `{:?}` of a struct holding one can leak it.

@@ -11,10 +11,10 @@ use std::time::Duration;
 use common::{Database, migration_count, migrations_dir};
 use postgres::{Client, NoTls};
 
-/// The Job's environment: three passwords and three connection limits.
-fn job_env(passwords: [&str; 3], limits: [&str; 3]) -> Vec<(String, String)> {
+/// The Job's environment: four passwords and four connection limits.
+fn job_env(passwords: [&str; 4], limits: [&str; 4]) -> Vec<(String, String)> {
     let mut env = Vec::new();
-    for ((service, password), limit) in ["LOGIN", "MENU", "ORDER"]
+    for ((service, password), limit) in ["LOGIN", "MENU", "ORDER", "ADMIN"]
         .into_iter()
         .zip(passwords)
         .zip(limits)
@@ -25,10 +25,19 @@ fn job_env(passwords: [&str; 3], limits: [&str; 3]) -> Vec<(String, String)> {
     env
 }
 
-const PASSWORDS: [&str; 3] = [
+const PASSWORDS: [&str; 4] = [
     "login-pw-3b1f0c9e7d",
     "menu-pw-a8e24f61c0",
     "order-pw-5d7c19b2ee",
+    "admin-pw-e61f0a93c4",
+];
+
+/// The service roles, in the order of `PASSWORDS` and of deploy's report.
+const ROLES: [&str; 4] = [
+    "pizza_login",
+    "pizza_menu",
+    "pizza_order",
+    "pizza_admin_api",
 ];
 
 /// `pizza-db deploy` with exactly `env` (plus the admin URL in DATABASE_URL, as the Job
@@ -63,8 +72,8 @@ fn deploy_ok(db: &Database, env: &[(String, String)]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn role_lines(limits: [i32; 3]) -> String {
-    ["pizza_login", "pizza_menu", "pizza_order"]
+fn role_lines(limits: [i32; 4]) -> String {
+    ROLES
         .into_iter()
         .zip(limits)
         .map(|(role, limit)| {
@@ -99,7 +108,7 @@ fn assert_no_secret(text: &str, passwords: &[&str]) {
 #[test]
 fn deploy_twice_is_idempotent_and_the_roles_log_in_with_their_limits() {
     let db = Database::with("SELECT 1");
-    let env = job_env(PASSWORDS, ["7", "8", "9"]);
+    let env = job_env(PASSWORDS, ["7", "8", "9", "5"]);
 
     let first = deploy_ok(&db, &env);
     let migrations = migration_count();
@@ -111,26 +120,23 @@ fn deploy_twice_is_idempotent_and_the_roles_log_in_with_their_limits() {
         migrations,
         "{first}"
     );
-    assert!(first.ends_with(&role_lines([7, 8, 9])), "{first}");
+    assert!(first.ends_with(&role_lines([7, 8, 9, 5])), "{first}");
     assert_no_secret(&first, &PASSWORDS);
 
     let roles = "SELECT string_agg(format('%s %s %s', rolname, rolcanlogin, rolconnlimit), ', ' ORDER BY rolname)
                  FROM pg_roles WHERE rolname LIKE 'pizza\\_%'";
     assert_eq!(
         db.psql(roles),
-        "pizza_login t 7, pizza_menu t 8, pizza_order t 9"
+        "pizza_admin_api t 5, pizza_login t 7, pizza_menu t 8, pizza_order t 9"
     );
     // Stored as SCRAM verifiers: the server never saw the passwords.
     assert_eq!(
         db.psql("SELECT count(*) FROM pg_authid WHERE rolname LIKE 'pizza\\_%' AND rolpassword LIKE 'SCRAM-SHA-256$4096:%'"),
-        "3"
+        "4"
     );
 
     db.require_passwords();
-    for (role, password) in ["pizza_login", "pizza_menu", "pizza_order"]
-        .into_iter()
-        .zip(PASSWORDS)
-    {
+    for (role, password) in ROLES.into_iter().zip(PASSWORDS) {
         assert!(logs_in(&db, role, password), "{role} cannot log in");
         assert!(
             !logs_in(&db, role, "wrong"),
@@ -144,17 +150,14 @@ fn deploy_twice_is_idempotent_and_the_roles_log_in_with_their_limits() {
     let second = deploy_ok(&db, &env);
     assert_eq!(
         second,
-        format!("migrations: up to date\n{}", role_lines([7, 8, 9]))
+        format!("migrations: up to date\n{}", role_lines([7, 8, 9, 5]))
     );
     assert_eq!(db.psql(history), before);
     assert_eq!(
         db.psql(roles),
-        "pizza_login t 7, pizza_menu t 8, pizza_order t 9"
+        "pizza_admin_api t 5, pizza_login t 7, pizza_menu t 8, pizza_order t 9"
     );
-    for (role, password) in ["pizza_login", "pizza_menu", "pizza_order"]
-        .into_iter()
-        .zip(PASSWORDS)
-    {
+    for (role, password) in ROLES.into_iter().zip(PASSWORDS) {
         assert!(
             logs_in(&db, role, password),
             "{role} cannot log in after the second run"
@@ -162,21 +165,22 @@ fn deploy_twice_is_idempotent_and_the_roles_log_in_with_their_limits() {
     }
 
     // New Secrets (rotation, a new budget): the next run applies them.
-    let rotated = ["login-new-91c2", "menu-new-0d4e", "order-new-77a1"];
-    let third = deploy_ok(&db, &job_env(rotated, ["64", "32", "16"]));
+    let rotated = [
+        "login-new-91c2",
+        "menu-new-0d4e",
+        "order-new-77a1",
+        "admin-new-3c58",
+    ];
+    let third = deploy_ok(&db, &job_env(rotated, ["64", "32", "16", "8"]));
     assert_eq!(
         third,
-        format!("migrations: up to date\n{}", role_lines([64, 32, 16]))
+        format!("migrations: up to date\n{}", role_lines([64, 32, 16, 8]))
     );
     assert_eq!(
         db.psql(roles),
-        "pizza_login t 64, pizza_menu t 32, pizza_order t 16"
+        "pizza_admin_api t 8, pizza_login t 64, pizza_menu t 32, pizza_order t 16"
     );
-    for ((role, old), new) in ["pizza_login", "pizza_menu", "pizza_order"]
-        .into_iter()
-        .zip(PASSWORDS)
-        .zip(rotated)
-    {
+    for ((role, old), new) in ROLES.into_iter().zip(PASSWORDS).zip(rotated) {
         assert!(
             logs_in(&db, role, new),
             "{role} cannot log in with its new password"
@@ -190,7 +194,7 @@ fn deploy_twice_is_idempotent_and_the_roles_log_in_with_their_limits() {
 
 #[test]
 fn bad_settings_fail_in_one_line_and_change_nothing() {
-    let good = job_env(PASSWORDS, ["64", "64", "64"]);
+    let good = job_env(PASSWORDS, ["64", "64", "64", "64"]);
     let without = |name: &str| -> Vec<(String, String)> {
         good.iter().filter(|(k, _)| k != name).cloned().collect()
     };
@@ -274,7 +278,7 @@ fn a_second_deploy_waits_for_the_lock() {
         )
         .unwrap();
 
-    let mut child = deploy_command(&db.url, &job_env(PASSWORDS, ["64", "64", "64"]))
+    let mut child = deploy_command(&db.url, &job_env(PASSWORDS, ["64", "64", "64", "64"]))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -309,7 +313,7 @@ fn a_second_deploy_waits_for_the_lock() {
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     assert!(status.success(), "{rest}");
     assert!(rest.starts_with("migrations: applied 0001_"), "{rest}");
-    assert!(rest.ends_with(&role_lines([64, 64, 64])), "{rest}");
+    assert!(rest.ends_with(&role_lines([64, 64, 64, 64])), "{rest}");
     // The lock is released at the end of the run: a plain migrate gets it at once.
     assert!(
         pizza_db::migrate(&mut db.client(), &migrations_dir())
@@ -321,7 +325,7 @@ fn a_second_deploy_waits_for_the_lock() {
 #[test]
 fn a_failed_role_change_quotes_no_secret() {
     let db = Database::with("SELECT 1");
-    let env = job_env(PASSWORDS, ["64", "64", "64"]);
+    let env = job_env(PASSWORDS, ["64", "64", "64", "64"]);
     deploy_ok(&db, &env);
     // An owner without CREATEROLE: the migrations are done, ALTER ROLE is refused.
     db.psql(

@@ -192,9 +192,11 @@ fn verify_full_as_the_job_uses_it() {
         ("LOGIN_DB_PASSWORD", "a"),
         ("MENU_DB_PASSWORD", "b"),
         ("ORDER_DB_PASSWORD", "c"),
+        ("ADMIN_DB_PASSWORD", "d"),
         ("LOGIN_DB_CONNECTION_LIMIT", "64"),
         ("MENU_DB_CONNECTION_LIMIT", "64"),
         ("ORDER_DB_CONNECTION_LIMIT", "64"),
+        ("ADMIN_DB_CONNECTION_LIMIT", "64"),
     ];
     let dir = migrations_dir();
     let out = pizza_db(&job_url, &["deploy", "--dir", dir.to_str().unwrap()], &env);

@@ -1,8 +1,10 @@
 //! Authentication of members by `Authorization: Bearer <token>`.
 //!
 //! A token must verify (signature, HS256 only, `exp`, and `jti` unless it is a
-//! Django token during coexistence) and must not be on the revocation list that
-//! logout writes: a revoked token is refused by every service. Every refusal is the same 401 `{"detail": "unauthorized"}`.
+//! Django token during coexistence) and must not be revoked: on the list that
+//! logout writes, or issued before its member's cutoff (an admin's
+//! revoke-tokens). A revoked token is refused by every service. Every refusal
+//! is the same 401 `{"detail": "unauthorized"}`.
 //!
 //! The revocation check costs no round trip of its own: the request's one
 //! statement asks it too and reports [`Authorized::Revoked`]. Only a request
@@ -17,7 +19,7 @@ use crate::store::login as store;
 use crate::token::{self, VerifiedToken};
 
 /// A bearer token whose signature and claims verified, not yet checked
-/// against the revocation list: pass its [`SignedToken::revocation_id`] to
+/// against the revocation list: pass its [`SignedToken::verified`] claims to
 /// the statement that serves the request.
 #[derive(Debug)]
 pub struct SignedToken(VerifiedToken);
@@ -42,16 +44,17 @@ impl SignedToken {
         &self.0.roles
     }
 
-    /// The token's key in the revocation list.
-    pub fn revocation_id(&self) -> &str {
-        &self.0.revocation_id
+    /// The verified claims, which the request's statement checks against the
+    /// revocation list and the member's token cutoff.
+    pub fn verified(&self) -> &VerifiedToken {
+        &self.0
     }
 
     /// `checked`, the outcome of the request's own checks before any
     /// statement ran; when it is an error, 401 instead if the token is revoked.
     pub fn unless_revoked<T>(&self, db: &Db, checked: Result<T, ApiError>) -> Result<T, ApiError> {
         match checked {
-            Err(_) if store::is_revoked(db, self.revocation_id())? => Err(ApiError::unauthorized()),
+            Err(_) if store::is_revoked(db, &self.0)? => Err(ApiError::unauthorized()),
             checked => checked,
         }
     }

@@ -46,9 +46,11 @@ fn peer(req: &Req) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spin_sdk::http::Method;
 
     fn req(headers: &[(&str, &str)]) -> Req {
         Req {
+            method: Method::Get,
             headers: headers
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))

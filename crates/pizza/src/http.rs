@@ -30,6 +30,8 @@ const SECRET_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorizati
 /// Its `Debug` shows neither the body nor credential headers.
 #[derive(Clone)]
 pub struct Req {
+    /// The method, one of those the endpoint accepts (HEAD arrives as GET).
+    pub method: Method,
     /// Headers with lower-case names, in the order received.
     pub headers: Vec<(String, String)>,
     /// The query string, without `?` (empty without one).
@@ -197,6 +199,7 @@ async fn accept(request: IncomingRequest, allowed: &[Method]) -> Result<Accepted
         read_body(request).await?
     };
     Ok(Accepted::Request(Req {
+        method,
         headers,
         query,
         body,
@@ -342,6 +345,7 @@ mod tests {
     #[test]
     fn debug_of_a_request_shows_no_credentials_and_no_body() {
         let req = Req {
+            method: Method::Get,
             headers: vec![
                 ("authorization".into(), "Bearer eyJ.secret.token".into()),
                 ("cookie".into(), "session=s3cret".into()),
@@ -361,6 +365,7 @@ mod tests {
     #[test]
     fn path_params_come_from_spins_headers() {
         let req = Req {
+            method: Method::Get,
             headers: vec![("spin-path-match-id".into(), "42".into())],
             query: String::new(),
             body: Vec::new(),
@@ -372,6 +377,7 @@ mod tests {
     #[test]
     fn query_params_are_decoded_and_the_first_wins() {
         let req = Req {
+            method: Method::Get,
             headers: Vec::new(),
             query: "branch=Gangnam%20%231&state=placed&branch=x&after=+3".into(),
             body: Vec::new(),

@@ -11,6 +11,8 @@
 //!   Rust and unit-tested natively; [`client_address`]: who is asking;
 //! - [`menu`], [`order`]: the menu's listing rules and the order rules
 //!   (with the order's states and legal transitions), likewise; [`menu_document`]: the menu's lists as PostgreSQL stores them;
+//! - [`admin`]: what a valid change of the shop owner's is (prices, sold-out
+//!   pizzas, branches, roles), plain Rust;
 //! - [`idempotency`]: `Idempotency-Key` replays, for every write that takes one;
 //! - [`order_move`]: serving a request that moves an order through its states
 //!   (`If-Match`, 409/412, the one transition statement);
@@ -24,6 +26,7 @@
 //! Dependencies point one way: `store` speaks [`db::DbError`], handlers turn
 //! it into an [`ApiError`] with `?`, and only [`http`] makes responses.
 
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod client_address;

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::http::{Req, json_response};
 use crate::order::lifecycle::{Actor, MAX_REASON_CHARS, Refusal, State, check, sources};
 use crate::order::view::{etag, if_match_version};
-use crate::store::order::lifecycle::{self as store, Move, Moved, Viewer};
+use crate::store::order::lifecycle::{self as store, Move, Moved};
 use spin_sdk::http::Response;
 
 /// The order id of the request's `:id` path segment; anything but a positive
@@ -88,13 +88,8 @@ pub fn serve_move(
         by,
         reason,
     };
-    let viewer = Viewer {
-        member_id: token.member_id(),
-        roles: token.roles(),
-        revocation_id: token.revocation_id(),
-    };
     let db = Db::connect()?;
-    match store::transition(&db, &step, viewer)?.granted()? {
+    match store::transition(&db, &step, token.verified())?.granted()? {
         Moved::Done { version } => {
             let mut answer = json_response(
                 200,

@@ -75,6 +75,9 @@ pub struct VerifiedToken {
     pub member_id: String,
     /// What they may do beyond ordering, as of their login.
     pub roles: Roles,
+    /// When it was issued (`iat`, Unix seconds): tokens issued before their
+    /// member's cutoff (an admin's revoke-tokens) are refused.
+    pub issued_at: u64,
     /// The key of the revocation list: the token's `jti`, or for a Django
     /// token (no `jti`) `dj:` and a digest of its member and `iat`.
     pub revocation_id: String,
@@ -186,6 +189,7 @@ impl TokenKey {
         Ok(VerifiedToken {
             member_id,
             roles,
+            issued_at,
             revocation_id,
             revoke_until: expires_at + CLOCK_SKEW_SECS + REVOCATION_MARGIN_SECS,
         })

@@ -58,6 +58,12 @@ fn the_dev_overlay_serves_its_public_routes_and_hides_the_private_one() {
     );
     assert_eq!(call(&sk, "GET", "/api/openapi.json", b"").0, 200);
     assert_eq!(call(&sk, "GET", "/api/order/branch/", b"").0, 200);
+    // The admin SpinApp, with its own role and database URL.
+    let (status, body) = call(&sk, "GET", "/api/admin/healthz", b"");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""admin":"ok""#), "{body}");
+    let (status, body) = call(&sk, "POST", "/api/admin/branches/", br#"{"bran_id":"9"}"#);
+    assert_eq!(status, 401, "{body}");
     let (status, body) = call(&sk, "POST", "/api/login/", br#"{"id":"nobody","pw":"x"}"#);
     assert_eq!(status, 401, "{body}");
     // login-verify is deployed in the login SpinApp but has no route.

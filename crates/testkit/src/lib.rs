@@ -116,11 +116,20 @@ fn unprivileged_user() -> Option<String> {
     panic!("running as root but neither user 'postgres' nor 'nobody' exists to run PostgreSQL");
 }
 
+/// The Spin variable holding a service role's connection string, as `make up`
+/// (`scripts/dev-env.sh`) names it: `pizza_<service>` → `<service>_db_url`;
+/// the admin service's role is `pizza_admin_api` (on SpinKube `pizza_admin` is
+/// the schema owner), whose variable is `admin_db_url`.
+pub fn url_variable(role: &str) -> String {
+    let service = role.trim_start_matches("pizza_").trim_end_matches("_api");
+    format!("{service}_db_url")
+}
+
 /// The server settings `make up` gives its private cluster beyond PostgreSQL's
 /// defaults (the ones that change behaviour, not where it listens):
-/// `max_connections` = 3 services × Spin's 64 pooled connections + 18 for the
+/// `max_connections` = 4 services × Spin's 64 pooled connections + 18 for the
 /// admin tools and PostgreSQL's 3 superuser-reserved slots.
-pub const MAKE_UP_SETTINGS: &[&str] = &["timezone=Etc/UTC", "max_connections=210"];
+pub const MAKE_UP_SETTINGS: &[&str] = &["timezone=Etc/UTC", "max_connections=274"];
 
 impl Postgres {
     /// Creates and starts a new cluster configured as `make up`'s

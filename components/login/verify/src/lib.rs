@@ -33,7 +33,7 @@ fn verify(req: &Req) -> Result<Response, ApiError> {
             ));
         }
     };
-    if store::login::is_revoked(&Db::connect()?, &verified.revocation_id)? {
+    if store::login::is_revoked(&Db::connect()?, &verified)? {
         return Ok(json_response(
             401,
             &json!({ "valid": false, "reason": "revoked" }),

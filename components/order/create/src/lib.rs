@@ -62,17 +62,7 @@ fn place<'c>(
     let zone = config::shop_timezone();
     let fallback = config::DEFAULT_SHOP_TIMEZONE;
     let limit = config::member_order_limit()?;
-    let (member_id, revocation_id) = (token.member_id(), token.revocation_id());
-    let placement = store::place(
-        db,
-        member_id,
-        revocation_id,
-        order,
-        &zone,
-        fallback,
-        limit,
-        claim,
-    )?;
+    let placement = store::place(db, token.verified(), order, &zone, fallback, limit, claim)?;
     match placement.granted()? {
         Placement::Created { order, zone: used } => {
             if used != zone {
@@ -93,6 +83,17 @@ fn place<'c>(
             "`branchId`: no branch {:?}",
             order.branch_id
         ))),
+        Placement::BranchClosed => Err(ApiError::bad_request(format!(
+            "`branchId`: branch {:?} is closed",
+            order.branch_id
+        ))),
+        Placement::SoldOut(i) => {
+            let line = &order.lines[i];
+            Err(ApiError::bad_request(format!(
+                "`lines[{i}]`: {:?} in size {:?} is sold out",
+                line.name, line.size
+            )))
+        }
         Placement::UnknownLine(i) => {
             let line = &order.lines[i];
             Err(ApiError::bad_request(format!(

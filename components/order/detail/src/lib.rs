@@ -17,7 +17,8 @@ use pizza::order::lifecycle::Actor;
 use pizza::order::view::{OrderView, etag};
 use pizza::order::watch::{Watched, parse_after, wait_for_change};
 use pizza::order_move::{no_such_order, order_id};
-use pizza::store::order::lifecycle::{self as store, Viewer};
+use pizza::store::order::lifecycle as store;
+use pizza::token::VerifiedToken;
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
@@ -30,11 +31,7 @@ fn detail(req: &Req) -> Result<Response, ApiError> {
     let token = SignedToken::from_request(req)?;
     let db = Db::connect()?;
     let (order_id, after) = token.unless_revoked(&db, parse(req))?;
-    let viewer = Viewer {
-        member_id: token.member_id(),
-        roles: token.roles(),
-        revocation_id: token.revocation_id(),
-    };
+    let viewer = token.verified();
     let mut order = read(&db, order_id, viewer)?;
     drop(db);
     if after == Some(order.version) {
@@ -60,7 +57,7 @@ fn parse(req: &Req) -> Result<(i32, Option<i64>), ApiError> {
 }
 
 /// The order as `viewer` may see it, or 404.
-fn read(db: &Db, order_id: i32, viewer: Viewer<'_>) -> Result<OrderView, ApiError> {
+fn read(db: &Db, order_id: i32, viewer: &VerifiedToken) -> Result<OrderView, ApiError> {
     let order = store::order_view(db, order_id, viewer)?
         .granted()?
         .ok_or_else(no_such_order)?;

@@ -18,6 +18,6 @@ async fn handle(request: IncomingRequest) -> Response {
 fn history(req: &Req) -> Result<Response, ApiError> {
     let token = SignedToken::from_request(req)?;
     let db = Db::connect()?;
-    let lines = store::order::history(&db, token.member_id(), token.revocation_id())?;
+    let lines = store::order::history(&db, token.verified())?;
     ok(&lines.granted()?)
 }

@@ -69,7 +69,7 @@ fn read(db: &Db, query: &QueueQuery, token: &SignedToken) -> Result<QueuePage, A
         &query.states,
         query.cursor,
         query.limit,
-        token.revocation_id(),
+        token.verified(),
     )?
     .granted()?;
     Ok(query.page(found.marker, found.orders))

@@ -4,7 +4,7 @@
 //! One wasm serves several manifest components: each service's readiness
 //! component (`login-healthz`, ...) declares only its own `<service>_db_url`
 //! variable and so checks only its own role's connection; the app-wide
-//! `healthz` declares all three.
+//! `healthz` declares all four.
 
 use pizza::db::Db;
 use pizza::http::{Req, json_response, serve};
@@ -14,7 +14,12 @@ use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
 /// The database variables a readiness component may declare.
-const DATABASES: [&str; 3] = ["login_db_url", "menu_db_url", "order_db_url"];
+const DATABASES: [&str; 4] = [
+    "login_db_url",
+    "menu_db_url",
+    "order_db_url",
+    "admin_db_url",
+];
 
 #[http_component]
 async fn handle(request: IncomingRequest) -> Response {

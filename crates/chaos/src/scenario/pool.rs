@@ -1,6 +1,6 @@
 //! Scenario 3: more concurrent requests than the host's pool has connections
 //! (64 per connection string, no wait timeout) against a PostgreSQL with
-//! `make up`'s settings (`max_connections` 210, 64 per service role). Three waves of 200
+//! `make up`'s settings (`max_connections` 274, 64 per service role). Three waves of 200
 //! requests released together: history reads; history reads and orders
 //! mixed; history reads while `orders` is locked, so that every request holds
 //! its pooled connection for the whole `lock_timeout` and the rest queue for

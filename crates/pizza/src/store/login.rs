@@ -178,11 +178,12 @@ pub fn revoke(db: &Db, token: &VerifiedToken) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Whether a token, by its [`VerifiedToken::revocation_id`], has been revoked.
-pub fn is_revoked(db: &Db, revocation_id: &str) -> Result<bool, DbError> {
+/// Whether a token is refused: on the revocation list (logged out), or
+/// issued before its member's cutoff (`token_revoked`, migration 0015).
+pub fn is_revoked(db: &Db, token: &VerifiedToken) -> Result<bool, DbError> {
     let rows = db.query(
-        "SELECT count(*) AS n FROM revoked_token WHERE jti = $1",
-        &[text(revocation_id)],
+        "SELECT token_revoked($1::text, $2::text, $3::int8) AS revoked",
+        &super::revocation_params(token),
     )?;
-    Ok(column::<i64>(&single_row(&rows, "revocation count")?, "n")? > 0)
+    column(&single_row(&rows, "revocation check")?, "revoked")
 }

@@ -16,6 +16,7 @@ use crate::auth::Authorized;
 use crate::db::{Db, DbError, column, nullable, single_row, text};
 use crate::idempotency::{Answered, Claim, Fingerprint, KeyTaken, Stored};
 use crate::order::{Branch, HistoryLine, NewOrder, PlacedOrder};
+use crate::token::VerifiedToken;
 use spin_sdk::pg4::{ParameterValue, Row};
 
 /// The branches, by id.
@@ -34,29 +35,25 @@ pub fn branches(db: &Db) -> Result<Vec<Branch>, DbError> {
         .collect()
 }
 
-/// A member's order lines, newest order first, lines in the order placed,
-/// unless the token `revocation_id` names is revoked: one statement asks both.
-pub fn history(
-    db: &Db,
-    member_id: &str,
-    revocation_id: &str,
-) -> Result<Authorized<Vec<HistoryLine>>, DbError> {
+/// The token's member's order lines, newest order first, lines in the order
+/// placed, unless the token is revoked: one statement asks both.
+pub fn history(db: &Db, token: &VerifiedToken) -> Result<Authorized<Vec<HistoryLine>>, DbError> {
     // Without a line (a revoked token, or no orders) the join leaves one row
     // of NULLs that carries `revoked`.
     let rows = db.query(
         "SELECT r.revoked, h.order_id, h.bran_id, h.pizza_id, h.quantity,
                 h.\"date\", h.\"time\", h.unit_price, h.state
-         FROM (SELECT EXISTS (SELECT 1 FROM revoked_token WHERE jti = $2) AS revoked) r
+         FROM (SELECT token_revoked($1::text, $2::text, $3::int8) AS revoked) r
          LEFT JOIN LATERAL (
              SELECT o.order_id::int8 AS order_id, o.bran_id, d.pizza_id, d.quantity,
                     o.\"date\", o.\"time\", d.unit_price::text AS unit_price,
                     d.order_detail_id, o.state::text AS state
              FROM orders o
              JOIN order_detail d ON d.order_id = o.order_id
-             WHERE o.member_id = $1 AND NOT r.revoked
+             WHERE o.member_id = $2::text AND NOT r.revoked
          ) h ON true
          ORDER BY h.order_id DESC, h.order_detail_id",
-        &[text(member_id), text(revocation_id)],
+        &super::revocation_params(token),
     )?;
     if column::<bool>(&single_row(&rows, "order history")?, "revoked")? {
         return Ok(Authorized::Revoked);
@@ -102,6 +99,10 @@ pub enum Placement<'c> {
     UnknownBranch,
     /// The line at this 0-based index names no pizza; nothing was written.
     UnknownLine(usize),
+    /// The branch is closed (an admin closed it); nothing was written.
+    BranchClosed,
+    /// The line at this 0-based index is sold out; nothing was written.
+    SoldOut(usize),
     /// The member placed their limit of orders within [`MEMBER_ORDER_WINDOW`]
     /// already; nothing was written.
     OverLimit {
@@ -119,8 +120,8 @@ pub enum Placement<'c> {
 /// Checks the token, looks for a stored answer, validates, resolves and
 /// places an order, all in one statement.
 ///
-/// A revoked token (`revocation_id` on the revocation list) writes nothing
-/// and is [`Authorized::Revoked`]. With an idempotency key whose answer is
+/// A revoked token (logged out, or issued before its member's cutoff) writes
+/// nothing and is [`Authorized::Revoked`]. With an idempotency key whose answer is
 /// committed, nothing is written either and that answer is returned
 /// ([`Placement::Answered`]), before any check of the order itself, as a
 /// replay must get the first answer. All lines resolve to a pizza and its price in one join. Only if the branch
@@ -138,8 +139,7 @@ pub enum Placement<'c> {
 #[allow(clippy::too_many_arguments)]
 pub fn place<'c>(
     db: &Db,
-    member_id: &str,
-    revocation_id: &str,
+    token: &VerifiedToken,
     order: &NewOrder,
     zone: &str,
     fallback_zone: &str,
@@ -152,7 +152,7 @@ pub fn place<'c>(
     let opt = |v: Option<&str>| v.map_or(ParameterValue::DbNull, text);
     let params = |zone: &str| {
         [
-            text(member_id),
+            text(&token.member_id),
             text(&order.branch_id),
             ParameterValue::ArrayStr(names.clone()),
             ParameterValue::ArrayStr(sizes.clone()),
@@ -162,7 +162,8 @@ pub fn place<'c>(
             opt(claim.map(|c| c.fingerprint.as_str())),
             ParameterValue::Int32(order_limit),
             text(MEMBER_ORDER_WINDOW),
-            text(revocation_id),
+            text(&token.revocation_id),
+            ParameterValue::Int64(token.issued_at as i64),
         ]
     };
     let (rows, zone) = match db.query(PLACE_ORDER, &params(zone)) {
@@ -196,6 +197,12 @@ fn placement<'c>(
     if let Some(line) = nullable::<i64>(row, "missing_line") {
         return Ok(Placement::UnknownLine((line - 1) as usize));
     }
+    if !column::<bool>(row, "branch_open")? {
+        return Ok(Placement::BranchClosed);
+    }
+    if let Some(line) = nullable::<i64>(row, "sold_out_line") {
+        return Ok(Placement::SoldOut((line - 1) as usize));
+    }
     if column::<bool>(row, "over_limit")? {
         let retry_after = nullable::<i64>(row, "retry_after").unwrap_or(1).max(1) as u64;
         return Ok(Placement::OverLimit { retry_after });
@@ -218,7 +225,7 @@ fn placement<'c>(
 /// The one statement that places an order. Parameters: $1 member, $2 branch,
 /// $3/$4/$5 line names, sizes, quantities, $6 zone,
 /// $7 idempotency key (NULL for none), $8 request hash, $9/$10 the member's
-/// order limit and its window, $11 the token's revocation id. The stored
+/// order limit and its window, $11/$12 the token's revocation id and `iat`. The stored
 /// response keeps only what a replay rebuilds the 201 from: the order id and
 /// total.
 const PLACE_ORDER: &str = r#"
@@ -226,7 +233,7 @@ WITH zone AS (
     SELECT $6::text AS name
 ),
 revoked AS (
-    SELECT EXISTS (SELECT 1 FROM revoked_token t WHERE t.jti = $11::text) AS yes
+    SELECT token_revoked($11::text, $1::text, $12::int8) AS yes
 ),
 earlier AS (
     SELECT e.request_hash, e.response
@@ -238,10 +245,10 @@ input AS (
     FROM unnest($3::text[], $4::text[], $5::int4[]) WITH ORDINALITY AS l (name, size, qty, n)
 ),
 resolved AS (
-    SELECT i.n, i.qty, m.pizza_id, m.unit_price
+    SELECT i.n, i.qty, m.pizza_id, m.unit_price, m.sold_out
     FROM input i
     LEFT JOIN LATERAL (
-        SELECT p.pizza_id, round(p.price::numeric, 2) AS unit_price
+        SELECT p.pizza_id, round(p.price::numeric, 2) AS unit_price, p.sold_out
         FROM pizza p
         JOIN pizza_types t ON t.pizza_type_id = p.pizza_type_id
         WHERE t.pizza_nm = i.name AND p.size = i.size AND p.price IS NOT NULL
@@ -259,6 +266,9 @@ verdict AS (
            EXISTS (SELECT 1 FROM earlier) AS answered,
            (SELECT b.bran_id FROM branch b WHERE b.bran_id = $2::text) AS bran_id,
            (SELECT min(r.n) FROM resolved r WHERE r.pizza_id IS NULL) AS missing_line,
+           (SELECT min(r.n) FROM resolved r WHERE r.sold_out) AS sold_out_line,
+           coalesce((SELECT b.is_open FROM branch b WHERE b.bran_id = $2::text), false)
+               AS branch_open,
            (SELECT sum(r.qty * r.unit_price) FROM resolved r) AS total,
            (SELECT $9::int4 > 0 AND c.placed >= $9::int4 FROM recent c) AS over_limit,
            (SELECT ceil(extract(epoch FROM c.oldest + $10::text::interval - now()))::int8
@@ -270,6 +280,7 @@ new_order AS (
     FROM verdict v, zone z
     WHERE NOT v.revoked AND NOT v.answered
       AND v.bran_id IS NOT NULL AND v.missing_line IS NULL AND NOT v.over_limit
+      AND v.branch_open AND v.sold_out_line IS NULL
 ),
 claim AS (
     INSERT INTO order_idempotency (member_id, idem_key, request_hash, response)
@@ -330,6 +341,8 @@ SELECT v.revoked,
        (SELECT e.response ->> 'total' FROM earlier e) AS earlier_total,
        v.bran_id IS NOT NULL AS branch_found,
        v.missing_line::int8 AS missing_line,
+       v.branch_open,
+       v.sold_out_line::int8 AS sold_out_line,
        v.over_limit,
        v.retry_after,
        (SELECT o.order_id::int8 FROM order_row o) AS order_id,

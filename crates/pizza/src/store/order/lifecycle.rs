@@ -9,26 +9,14 @@ use crate::db::{Db, DbError, column, nullable, single_row, text};
 use crate::order::lifecycle::{Actor, State};
 use crate::order::queue::QueuedOrder;
 use crate::order::view::{OrderView, Step, ViewLine};
-use crate::roles::Roles;
 use crate::store::price;
+use crate::token::VerifiedToken;
 use serde::de::DeserializeOwned;
 use spin_sdk::pg4::{ParameterValue, Row};
 
-/// Who is asking, as the statements filter by it.
-#[derive(Debug, Clone, Copy)]
-pub struct Viewer<'a> {
-    /// The token's member.
-    pub member_id: &'a str,
-    /// The token's roles.
-    pub roles: &'a Roles,
-    /// The token's key in the revocation list.
-    pub revocation_id: &'a str,
-}
-
-impl Viewer<'_> {
-    fn staff_param(&self) -> ParameterValue {
-        ParameterValue::ArrayStr(self.roles.staff.iter().cloned().map(Some).collect())
-    }
+/// The branches whose kitchen the token's member works in, as a parameter.
+fn staff_param(token: &VerifiedToken) -> ParameterValue {
+    ParameterValue::ArrayStr(token.roles.staff.iter().cloned().map(Some).collect())
 }
 
 /// An order's lines as JSON text, oldest first (a fragment of the reads).
@@ -37,16 +25,17 @@ const LINES_JSON: &str = "(SELECT json_agg(json_build_object(
         'unit_price', d.unit_price) ORDER BY d.order_detail_id)::text
      FROM order_detail d WHERE d.order_id = o.order_id)";
 
-/// One order as `viewer` may see it: their own, or one of a branch they run.
-/// `None` when there is no such order or it is not theirs to see.
+/// One order as the token's member may see it: their own, or one of a
+/// branch they run. `None` when there is no such order or it is not theirs
+/// to see.
 pub fn order_view(
     db: &Db,
     order_id: i32,
-    viewer: Viewer<'_>,
+    token: &VerifiedToken,
 ) -> Result<Authorized<Option<OrderView>>, DbError> {
     let sql = format!(
         "SELECT r.revoked, v.*
-         FROM (SELECT EXISTS (SELECT 1 FROM revoked_token WHERE jti = $5::text) AS revoked) r
+         FROM (SELECT token_revoked($5::text, $2::text, $6::int8) AS revoked) r
          LEFT JOIN LATERAL (
              SELECT o.order_id::int8 AS order_id, o.member_id::text AS member_id,
                     o.bran_id::text AS bran_id, o.\"date\"::text AS order_date,
@@ -71,10 +60,11 @@ pub fn order_view(
         &sql,
         &[
             ParameterValue::Int32(order_id),
-            text(viewer.member_id),
-            ParameterValue::Boolean(viewer.roles.admin),
-            viewer.staff_param(),
-            text(viewer.revocation_id),
+            text(&token.member_id),
+            ParameterValue::Boolean(token.roles.admin),
+            staff_param(token),
+            text(&token.revocation_id),
+            ParameterValue::Int64(token.issued_at as i64),
         ],
     )?;
     let row = single_row(&rows, "order view")?;
@@ -140,7 +130,7 @@ pub fn queue(
     states: &[State],
     cursor: i64,
     limit: i32,
-    revocation_id: &str,
+    token: &VerifiedToken,
 ) -> Result<Authorized<Queue>, DbError> {
     // `o.state IN (...)` is orders_open_idx's predicate (migration 0014),
     // the states `State::is_open` names, so the partial index serves it.
@@ -149,7 +139,7 @@ pub fn queue(
                 (SELECT coalesce(max(h.history_id), 0)::int8 FROM order_history h
                  WHERE h.bran_id = $1::text) AS marker,
                 q.*
-         FROM (SELECT EXISTS (SELECT 1 FROM revoked_token WHERE jti = $5::text) AS revoked) r
+         FROM (SELECT token_revoked($5::text, $6::text, $7::int8) AS revoked) r
          LEFT JOIN LATERAL (
              SELECT o.order_id::int8 AS order_id, o.member_id::text AS member_id,
                     o.\"date\"::text AS order_date, o.\"time\"::text AS order_time,
@@ -171,7 +161,9 @@ pub fn queue(
             ParameterValue::ArrayStr(states.iter().map(|s| Some(s.as_str().into())).collect()),
             ParameterValue::Int64(cursor),
             ParameterValue::Int32(limit),
-            text(revocation_id),
+            text(&token.revocation_id),
+            text(&token.member_id),
+            ParameterValue::Int64(token.issued_at as i64),
         ],
     )?;
     let first = single_row(&rows, "order queue")?;
@@ -246,7 +238,7 @@ pub enum Moved {
 pub fn transition(
     db: &Db,
     step: &Move<'_>,
-    viewer: Viewer<'_>,
+    token: &VerifiedToken,
 ) -> Result<Authorized<Moved>, DbError> {
     let rows = db.query(
         TRANSITION,
@@ -255,13 +247,14 @@ pub fn transition(
             text(step.to.as_str()),
             ParameterValue::ArrayStr(step.from.iter().map(|s| Some(s.as_str().into())).collect()),
             ParameterValue::Int64(step.version),
-            text(viewer.member_id),
+            text(&token.member_id),
             text(step.by.as_str()),
             step.reason.map_or(ParameterValue::DbNull, text),
             ParameterValue::Boolean(step.by == Actor::Member),
-            ParameterValue::Boolean(viewer.roles.admin),
-            viewer.staff_param(),
-            text(viewer.revocation_id),
+            ParameterValue::Boolean(token.roles.admin),
+            staff_param(token),
+            text(&token.revocation_id),
+            ParameterValue::Int64(token.issued_at as i64),
         ],
     )?;
     let row = single_row(&rows, "order transition")?;
@@ -286,11 +279,11 @@ pub fn transition(
 /// The one transition statement. Parameters: $1 order, $2 new state, $3 the
 /// states it may leave, $4 the expected version, $5 the asker, $6 as what
 /// (`member`/`staff`), $7 the reason, $8 whether acting as the order's
-/// member (else as staff: $9 admin, $10 staff branches), $11 the token's
-/// revocation id.
+/// member (else as staff: $9 admin, $10 staff branches), $11/$12 the
+/// token's revocation id and `iat`.
 const TRANSITION: &str = r#"
 WITH revoked AS (
-    SELECT EXISTS (SELECT 1 FROM revoked_token t WHERE t.jti = $11::text) AS yes
+    SELECT token_revoked($11::text, $5::text, $12::int8) AS yes
 ),
 found AS (
     SELECT o.order_id, o.bran_id, o.member_id, coalesce(o.state, 'completed') AS state,

@@ -1,0 +1,43 @@
+//! `POST /api/admin/branches/` with an admin's Bearer token and `{bran_id,
+//! bran_nm}` → 201 `{bran_id, bran_nm, is_open: true}`: a new branch, open.
+//!
+//! One statement creates it and writes the audit row and a `branch.updated`
+//! event. 409 when the id is taken; 401 without a valid, unrevoked token;
+//! 403 for anyone but an admin.
+
+use pizza::ApiError;
+use pizza::admin::{BranchState, NewBranch};
+use pizza::auth::SignedToken;
+use pizza::db::Db;
+use pizza::http::{Req, json_response, serve};
+use pizza::store::admin as store;
+use spin_sdk::http::{IncomingRequest, Method, Response};
+use spin_sdk::http_component;
+
+#[http_component]
+async fn handle(request: IncomingRequest) -> Response {
+    serve(request, &[Method::Post], create).await
+}
+
+fn create(req: &Req) -> Result<Response, ApiError> {
+    let token = SignedToken::from_request(req)?;
+    let db = Db::connect()?;
+    let branch = token.unless_revoked(&db, parse(req, &token))?;
+    if !store::create_branch(&db, token.verified(), &branch)?.granted()? {
+        return Err(ApiError::conflict(format!(
+            "branch {:?} exists",
+            branch.bran_id
+        )));
+    }
+    let created = BranchState {
+        bran_id: branch.bran_id,
+        bran_nm: branch.bran_nm,
+        is_open: true,
+    };
+    Ok(json_response(201, &created))
+}
+
+fn parse(req: &Req, token: &SignedToken) -> Result<NewBranch, ApiError> {
+    token.roles().require_admin()?;
+    NewBranch::parse(&req.fields()?)
+}

@@ -1,0 +1,383 @@
+//! SQL of the admin service (role `pizza_admin_api`): prices and sold-out pizzas,
+//! branches, members' roles and token cutoffs. Every change is ONE statement
+//! that checks the admin's token, changes the rows, and writes an
+//! `admin_audit` row (who, what, before, after) and an outbox event
+//! (`catalog.updated`, `branch.updated`, `member.updated`), or nothing.
+//! Changing `pizza` also rebuilds the menu documents and their ETags
+//! (migration 0013's trigger).
+
+use super::{price, revocation_params};
+use crate::admin::{BranchChange, BranchState, NewBranch, PizzaChange, PizzaState, RoleSet};
+use crate::auth::Authorized;
+use crate::db::{Db, DbError, column, nullable, single_row, text};
+use crate::roles::Roles;
+use crate::token::VerifiedToken;
+use spin_sdk::pg4::ParameterValue;
+
+/// `$1`..`$3` of every statement here: the token's revocation check.
+const REVOKED: &str = "SELECT token_revoked($1::text, $2::text, $3::int8) AS yes";
+
+/// The parameters of a statement: the token's three, then `rest` from `$4`.
+fn params(token: &VerifiedToken, rest: Vec<ParameterValue>) -> Vec<ParameterValue> {
+    let mut all = revocation_params(token).to_vec();
+    all.extend(rest);
+    all
+}
+
+fn optional_text(value: Option<&str>) -> ParameterValue {
+    value.map_or(ParameterValue::DbNull, text)
+}
+
+fn optional_bool(value: Option<bool>) -> ParameterValue {
+    value.map_or(ParameterValue::DbNull, ParameterValue::Boolean)
+}
+
+/// Sets a pizza's price and/or sold-out flag; `None` when there is no such
+/// pizza.
+pub fn change_pizza(
+    db: &Db,
+    token: &VerifiedToken,
+    pizza_id: &str,
+    change: &PizzaChange,
+) -> Result<Authorized<Option<PizzaState>>, DbError> {
+    let sql = format!(
+        "WITH revoked AS ({REVOKED}),
+         old AS (
+             SELECT p.pizza_id, p.price, p.sold_out FROM pizza p, revoked r
+             WHERE p.pizza_id = $4::text AND NOT r.yes
+         ),
+         changed AS (
+             UPDATE pizza p SET price = coalesce(round($5::text::numeric, 2), p.price::numeric),
+                                sold_out = coalesce($6::bool, p.sold_out)
+             FROM old o WHERE p.pizza_id = o.pizza_id
+             RETURNING p.pizza_id, p.price, p.sold_out
+         ),
+         audit AS (
+             INSERT INTO admin_audit (actor, action, subject, before, after)
+             SELECT $2::text, 'pizza.update', 'pizza:' || c.pizza_id,
+                    jsonb_build_object('price', o.price, 'sold_out', o.sold_out),
+                    jsonb_build_object('price', c.price, 'sold_out', c.sold_out)
+             FROM changed c, old o
+         ),
+         event AS (
+             INSERT INTO outbox (event_type, aggregate_id, payload)
+             SELECT 'catalog.updated', c.pizza_id,
+                    jsonb_build_object('pizza_id', c.pizza_id, 'price', c.price,
+                                       'sold_out', c.sold_out, 'by', $2::text)
+             FROM changed c
+         )
+         SELECT r.yes AS revoked, c.pizza_id, round(c.price::numeric, 2)::text AS price,
+                c.sold_out
+         FROM revoked r LEFT JOIN changed c ON true"
+    );
+    let rows = db.query(
+        &sql,
+        &params(
+            token,
+            vec![
+                text(pizza_id),
+                optional_text(change.price.as_deref()),
+                optional_bool(change.sold_out),
+            ],
+        ),
+    )?;
+    let row = single_row(&rows, "pizza change")?;
+    if column::<bool>(&row, "revoked")? {
+        return Ok(Authorized::Revoked);
+    }
+    let Some(pizza_id) = nullable::<String>(&row, "pizza_id") else {
+        return Ok(Authorized::Granted(None));
+    };
+    Ok(Authorized::Granted(Some(PizzaState {
+        pizza_id,
+        price: price(&column::<String>(&row, "price")?)?,
+        sold_out: column(&row, "sold_out")?,
+    })))
+}
+
+/// Creates an open branch; `false` when the id is taken (nothing written).
+pub fn create_branch(
+    db: &Db,
+    token: &VerifiedToken,
+    branch: &NewBranch,
+) -> Result<Authorized<bool>, DbError> {
+    let sql = format!(
+        "WITH revoked AS ({REVOKED}),
+         created AS (
+             INSERT INTO branch (bran_id, bran_nm, is_open)
+             SELECT $4::text, $5::text, true FROM revoked r WHERE NOT r.yes
+             ON CONFLICT (bran_id) DO NOTHING
+             RETURNING bran_id, bran_nm, is_open
+         ),
+         audit AS (
+             INSERT INTO admin_audit (actor, action, subject, before, after)
+             SELECT $2::text, 'branch.create', 'branch:' || c.bran_id, NULL,
+                    jsonb_build_object('bran_nm', c.bran_nm, 'is_open', c.is_open)
+             FROM created c
+         ),
+         event AS (
+             INSERT INTO outbox (event_type, aggregate_id, payload)
+             SELECT 'branch.updated', c.bran_id,
+                    jsonb_build_object('bran_id', c.bran_id, 'bran_nm', c.bran_nm,
+                                       'is_open', c.is_open, 'by', $2::text)
+             FROM created c
+         )
+         SELECT r.yes AS revoked, EXISTS (SELECT 1 FROM created) AS created FROM revoked r"
+    );
+    let rows = db.query(
+        &sql,
+        &params(token, vec![text(&branch.bran_id), text(&branch.bran_nm)]),
+    )?;
+    let row = single_row(&rows, "branch creation")?;
+    if column::<bool>(&row, "revoked")? {
+        return Ok(Authorized::Revoked);
+    }
+    Ok(Authorized::Granted(column(&row, "created")?))
+}
+
+/// Renames, opens or closes a branch; `None` when there is no such branch.
+pub fn change_branch(
+    db: &Db,
+    token: &VerifiedToken,
+    bran_id: &str,
+    change: &BranchChange,
+) -> Result<Authorized<Option<BranchState>>, DbError> {
+    let sql = format!(
+        "WITH revoked AS ({REVOKED}),
+         old AS (
+             SELECT b.bran_id, b.bran_nm, b.is_open FROM branch b, revoked r
+             WHERE b.bran_id = $4::text AND NOT r.yes
+         ),
+         changed AS (
+             UPDATE branch b SET bran_nm = coalesce($5::text, b.bran_nm),
+                                 is_open = coalesce($6::bool, b.is_open)
+             FROM old o WHERE b.bran_id = o.bran_id
+             RETURNING b.bran_id, b.bran_nm, b.is_open
+         ),
+         audit AS (
+             INSERT INTO admin_audit (actor, action, subject, before, after)
+             SELECT $2::text, 'branch.update', 'branch:' || c.bran_id,
+                    jsonb_build_object('bran_nm', o.bran_nm, 'is_open', o.is_open),
+                    jsonb_build_object('bran_nm', c.bran_nm, 'is_open', c.is_open)
+             FROM changed c, old o
+         ),
+         event AS (
+             INSERT INTO outbox (event_type, aggregate_id, payload)
+             SELECT 'branch.updated', c.bran_id,
+                    jsonb_build_object('bran_id', c.bran_id, 'bran_nm', c.bran_nm,
+                                       'is_open', c.is_open, 'by', $2::text)
+             FROM changed c
+         )
+         SELECT r.yes AS revoked, c.bran_id::text AS bran_id, c.bran_nm::text AS bran_nm,
+                c.is_open
+         FROM revoked r LEFT JOIN changed c ON true"
+    );
+    let rows = db.query(
+        &sql,
+        &params(
+            token,
+            vec![
+                text(bran_id),
+                optional_text(change.bran_nm.as_deref()),
+                optional_bool(change.is_open),
+            ],
+        ),
+    )?;
+    let row = single_row(&rows, "branch change")?;
+    if column::<bool>(&row, "revoked")? {
+        return Ok(Authorized::Revoked);
+    }
+    let Some(bran_id) = nullable::<String>(&row, "bran_id") else {
+        return Ok(Authorized::Granted(None));
+    };
+    Ok(Authorized::Granted(Some(BranchState {
+        bran_id,
+        bran_nm: column(&row, "bran_nm")?,
+        is_open: column(&row, "is_open")?,
+    })))
+}
+
+/// The roles of a member as `member_role` holds them (`staff`, `admin`), and
+/// the JSON of them the statements build.
+const ROLES_OF: &str = "(SELECT jsonb_build_object(
+        'admin', coalesce(bool_or(g.role = 'admin'), false),
+        'staff', coalesce(jsonb_agg(g.bran_id ORDER BY g.bran_id COLLATE \"C\")
+                              FILTER (WHERE g.role = 'staff'), '[]'::jsonb))
+     FROM member_role g WHERE g.member_id = $4::text)";
+
+/// A member's roles; `None` when there is no such member.
+pub fn member_roles(
+    db: &Db,
+    token: &VerifiedToken,
+    member_id: &str,
+) -> Result<Authorized<Option<Roles>>, DbError> {
+    let sql = format!(
+        "WITH revoked AS ({REVOKED})
+         SELECT r.yes AS revoked,
+                EXISTS (SELECT 1 FROM member m WHERE m.member_id = $4::text) AS found,
+                {ROLES_OF}::text AS roles
+         FROM revoked r"
+    );
+    let rows = db.query(&sql, &params(token, vec![text(member_id)]))?;
+    let row = single_row(&rows, "member roles")?;
+    if column::<bool>(&row, "revoked")? {
+        return Ok(Authorized::Revoked);
+    }
+    if !column::<bool>(&row, "found")? {
+        return Ok(Authorized::Granted(None));
+    }
+    Ok(Authorized::Granted(Some(roles(&column::<String>(
+        &row, "roles",
+    )?)?)))
+}
+
+/// What setting a member's roles did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RolesSet {
+    /// No such member; nothing written.
+    NoMember,
+    /// A staff branch that does not exist; nothing written.
+    UnknownBranch(String),
+    /// The member's roles now.
+    Set(Roles),
+}
+
+/// Replaces a member's roles with `wanted`, in one statement. Their tokens
+/// carry the new roles from their next login.
+pub fn set_member_roles(
+    db: &Db,
+    token: &VerifiedToken,
+    member_id: &str,
+    wanted: &RoleSet,
+) -> Result<Authorized<RolesSet>, DbError> {
+    let sql = format!(
+        "WITH revoked AS ({REVOKED}),
+         wanted AS (
+             SELECT 'admin'::text AS role, ''::text AS bran_id WHERE $5::bool
+             UNION ALL
+             SELECT 'staff', w.b FROM unnest($6::text[]) AS w (b)
+         ),
+         unknown AS (
+             SELECT w.bran_id FROM wanted w
+             WHERE w.role = 'staff' AND NOT EXISTS (SELECT 1 FROM branch b WHERE b.bran_id = w.bran_id)
+             ORDER BY w.bran_id LIMIT 1
+         ),
+         target AS (
+             SELECT m.member_id, {ROLES_OF} AS before
+             FROM member m, revoked r
+             WHERE m.member_id = $4::text AND NOT r.yes AND NOT EXISTS (SELECT 1 FROM unknown)
+         ),
+         removed AS (
+             DELETE FROM member_role g USING target t
+             WHERE g.member_id = t.member_id
+               AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.role = g.role AND w.bran_id = g.bran_id)
+             RETURNING g.role
+         ),
+         added AS (
+             INSERT INTO member_role (member_id, role, bran_id, granted_by)
+             SELECT t.member_id, w.role, w.bran_id, $2::text FROM target t, wanted w
+             ON CONFLICT DO NOTHING
+             RETURNING role
+         ),
+         after AS (
+             SELECT jsonb_build_object(
+                 'admin', $5::bool,
+                 'staff', coalesce((SELECT jsonb_agg(w.bran_id ORDER BY w.bran_id COLLATE \"C\")
+                                    FROM wanted w WHERE w.role = 'staff'), '[]'::jsonb)) AS roles
+         ),
+         audit AS (
+             INSERT INTO admin_audit (actor, action, subject, before, after)
+             SELECT $2::text, 'member.roles', 'member:' || t.member_id, t.before, a.roles
+             FROM target t, after a
+         ),
+         event AS (
+             INSERT INTO outbox (event_type, aggregate_id, payload)
+             SELECT 'member.updated', t.member_id,
+                    jsonb_build_object('member_id', t.member_id, 'roles', a.roles, 'by', $2::text)
+             FROM target t, after a
+         )
+         SELECT r.yes AS revoked,
+                EXISTS (SELECT 1 FROM member m WHERE m.member_id = $4::text) AS found,
+                (SELECT u.bran_id::text FROM unknown u) AS unknown_branch,
+                (SELECT a.roles::text FROM after a) AS roles
+         FROM revoked r"
+    );
+    let staff = ParameterValue::ArrayStr(wanted.staff.iter().cloned().map(Some).collect());
+    let rows = db.query(
+        &sql,
+        &params(
+            token,
+            vec![
+                text(member_id),
+                ParameterValue::Boolean(wanted.admin),
+                staff,
+            ],
+        ),
+    )?;
+    let row = single_row(&rows, "member roles change")?;
+    if column::<bool>(&row, "revoked")? {
+        return Ok(Authorized::Revoked);
+    }
+    Ok(Authorized::Granted(
+        if let Some(branch) = nullable::<String>(&row, "unknown_branch") {
+            RolesSet::UnknownBranch(branch)
+        } else if !column::<bool>(&row, "found")? {
+            RolesSet::NoMember
+        } else {
+            RolesSet::Set(roles(&column::<String>(&row, "roles")?)?)
+        },
+    ))
+}
+
+/// Refuses every token of a member issued until now; `false` when there is
+/// no such member.
+pub fn revoke_member_tokens(
+    db: &Db,
+    token: &VerifiedToken,
+    member_id: &str,
+) -> Result<Authorized<bool>, DbError> {
+    let sql = format!(
+        "WITH revoked AS ({REVOKED}),
+         old AS (
+             SELECT m.member_id,
+                    (SELECT to_char(c.not_before AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
+                     FROM member_token_cutoff c WHERE c.member_id = m.member_id) AS not_before
+             FROM member m, revoked r
+             WHERE m.member_id = $4::text AND NOT r.yes
+         ),
+         cut AS (
+             INSERT INTO member_token_cutoff (member_id, not_before)
+             SELECT o.member_id, now() FROM old o
+             ON CONFLICT (member_id) DO UPDATE SET not_before = EXCLUDED.not_before
+             RETURNING member_id,
+                       to_char(not_before AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
+                           AS not_before
+         ),
+         audit AS (
+             INSERT INTO admin_audit (actor, action, subject, before, after)
+             SELECT $2::text, 'member.revoke_tokens', 'member:' || c.member_id,
+                    jsonb_build_object('tokens_before', o.not_before),
+                    jsonb_build_object('tokens_before', c.not_before)
+             FROM cut c, old o
+         ),
+         event AS (
+             INSERT INTO outbox (event_type, aggregate_id, payload)
+             SELECT 'member.updated', c.member_id,
+                    jsonb_build_object('member_id', c.member_id,
+                                       'tokens_before', c.not_before, 'by', $2::text)
+             FROM cut c
+         )
+         SELECT r.yes AS revoked, EXISTS (SELECT 1 FROM cut) AS cut FROM revoked r"
+    );
+    let rows = db.query(&sql, &params(token, vec![text(member_id)]))?;
+    let row = single_row(&rows, "token cutoff")?;
+    if column::<bool>(&row, "revoked")? {
+        return Ok(Authorized::Revoked);
+    }
+    Ok(Authorized::Granted(column(&row, "cut")?))
+}
+
+/// Roles from the statements' JSON.
+fn roles(json: &str) -> Result<Roles, DbError> {
+    serde_json::from_str(json).map_err(|e| DbError::Failed(format!("roles {json:?}: {e}")))
+}
