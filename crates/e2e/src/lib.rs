@@ -302,9 +302,9 @@ impl TestApp {
     pub fn member(&self, prefix: &str) -> (String, String, String) {
         let id = unique_id(prefix);
         let pw = "correct horse battery".to_owned();
-        // Each member comes from an address of its own, as real customers do, so
-        // that the per-address limits of register and login count only what a
-        // test means them to.
+        // Each member registers and logs in from addresses of their own, as real
+        // customers do, so that the per-address limits of register and login
+        // count only what a test means them to.
         let from = client_address();
         let r = self.post_from(
             &from,
@@ -312,13 +312,7 @@ impl TestApp {
             &serde_json::json!({"id": id, "pw": pw, "name": "Test"}),
         );
         assert_eq!(r.status, 201, "{}", r.text);
-        let r = self.post_from(
-            &from,
-            "/api/login/",
-            &serde_json::json!({"id": id, "pw": pw}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text);
-        let token = r.json["token"].as_str().expect("token").to_owned();
+        let token = self.login(&id, &pw);
         (id, pw, token)
     }
 

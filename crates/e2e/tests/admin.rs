@@ -7,10 +7,6 @@
 use pizza_e2e::{Resp, app};
 use serde_json::{Value, json};
 
-fn token_of(id: &str, pw: &str) -> String {
-    app().login(id, pw)
-}
-
 /// A member made admin with the admin tool (the only way to get the first
 /// one), logged in again: (id, token).
 fn admin() -> (String, String) {
@@ -253,7 +249,7 @@ fn roles_are_granted_and_revoked_over_http_and_live_tokens_cut_off() {
         r.json,
         json!({"member_id": cook, "admin": false, "staff": ["1", "3"]})
     );
-    let staff = token_of(&cook, &pw);
+    let staff = app().login(&cook, &pw);
     assert_eq!(
         app().get("/api/order/queue/?branch=3", Some(&staff)).status,
         200
@@ -286,7 +282,7 @@ fn roles_are_granted_and_revoked_over_http_and_live_tokens_cut_off() {
         .assert_error(401);
     // A token from a later login works, as a member only.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let member = token_of(&cook, &pw);
+    let member = app().login(&cook, &pw);
     assert_eq!(app().get("/api/order/myorder/", Some(&member)).status, 200);
     app()
         .get("/api/order/queue/?branch=3", Some(&member))
@@ -331,7 +327,7 @@ fn roles_are_granted_and_revoked_over_http_and_live_tokens_cut_off() {
         Some(&boss),
         Some(&json!({"admin": true, "staff": []})),
     );
-    let partner = token_of(&second, &pw2);
+    let partner = app().login(&second, &pw2);
     assert_eq!(send("GET", &roles, Some(&partner), None).status, 200);
 }
 

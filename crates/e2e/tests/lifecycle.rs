@@ -392,6 +392,8 @@ fn each_endpoint_answers_each_role_as_it_should() {
     assert!(r.status < 300, "{}", r.text);
     app().get(&detail, Some(&owner)).assert_error(401);
     app().get("/api/order/x/", Some(&owner)).assert_error(401);
+    // Refused before any statement (no If-Match), a revoked token is still 401.
+    post_if(&cancel_path, Some(&owner), None, &json!({})).assert_error(401);
 }
 
 #[test]

@@ -135,6 +135,31 @@ pub fn text(value: &str) -> ParameterValue {
     ParameterValue::Str(value.to_owned())
 }
 
+/// A string parameter, or NULL for `None`.
+pub fn optional_text(value: Option<&str>) -> ParameterValue {
+    value.map_or(ParameterValue::DbNull, text)
+}
+
+/// A `text[]` parameter.
+pub fn text_array<S: AsRef<str>>(values: &[S]) -> ParameterValue {
+    ParameterValue::ArrayStr(values.iter().map(|v| Some(v.as_ref().to_owned())).collect())
+}
+
+/// A column of JSON text (what `json_agg(...)::text` and the like return)
+/// as `T`; `None` for NULL.
+pub fn json<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    name: &str,
+) -> Result<Option<T>, DbError> {
+    nullable::<String>(row, name)
+        .map(|text| {
+            serde_json::from_str(&text).map_err(|e| {
+                DbError::Failed(format!("column {name:?} is not the JSON expected: {e}"))
+            })
+        })
+        .transpose()
+}
+
 /// Reads a non-null column, or fails (the SQL and the code disagree).
 pub fn column<T: Decode>(row: &Row<'_>, name: &str) -> Result<T, DbError> {
     row.get::<T>(name)

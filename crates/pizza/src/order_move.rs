@@ -58,27 +58,43 @@ pub fn fields(req: &Req) -> Result<Fields, ApiError> {
     req.fields()
 }
 
-/// Moves the request's order to `to` as `by`, giving `reason`.
+/// The order a move request names and the version it saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// The order, from the `:id` path segment.
+    pub order_id: i32,
+    /// Its version, from `If-Match`.
+    pub version: i64,
+}
+
+impl Target {
+    /// The request's order and `If-Match` version: 404 for an id no order
+    /// has, 428 without `If-Match`, 412 for one that names no version.
+    pub fn from_request(req: &Req) -> Result<Target, ApiError> {
+        let order_id = order_id(req)?;
+        let tag = req.header("if-match").ok_or_else(|| {
+            ApiError::precondition_required("send If-Match with the order's ETag")
+        })?;
+        let version = if_match_version(tag).ok_or_else(|| {
+            ApiError::precondition_failed(format!(
+                "If-Match {tag:?} is not an order version (send the ETag, like \"3\")"
+            ))
+        })?;
+        Ok(Target { order_id, version })
+    }
+}
+
+/// Moves `target` to `to` as `by`, giving `reason`, on the request's
+/// connection `db`.
 pub fn serve_move(
-    req: &Req,
+    db: &Db,
     token: &SignedToken,
+    target: Target,
     to: State,
     by: Actor,
     reason: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let order_id = order_id(req)?;
-    let version = match req.header("if-match") {
-        None => {
-            return Err(ApiError::precondition_required(
-                "send If-Match with the order's ETag",
-            ));
-        }
-        Some(tag) => if_match_version(tag).ok_or_else(|| {
-            ApiError::precondition_failed(format!(
-                "If-Match {tag:?} is not an order version (send the ETag, like \"3\")"
-            ))
-        })?,
-    };
+    let Target { order_id, version } = target;
     let from = sources(to, by, reason);
     let step = Move {
         order_id,
@@ -88,8 +104,7 @@ pub fn serve_move(
         by,
         reason,
     };
-    let db = Db::connect()?;
-    match store::transition(&db, &step, token.verified())?.granted()? {
+    match store::transition(db, &step, token.verified())?.granted()? {
         Moved::Done { version } => {
             let mut answer = json_response(
                 200,

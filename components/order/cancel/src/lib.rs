@@ -11,7 +11,7 @@ use pizza::auth::SignedToken;
 use pizza::db::Db;
 use pizza::http::{Req, serve};
 use pizza::order::lifecycle::{Actor, State};
-use pizza::order_move::{fields, reason, serve_move};
+use pizza::order_move::{Target, fields, reason, serve_move};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
@@ -22,12 +22,13 @@ async fn handle(request: IncomingRequest) -> Response {
 
 fn cancel(req: &Req) -> Result<Response, ApiError> {
     let token = SignedToken::from_request(req)?;
-    let why = token.unless_revoked(&Db::connect()?, fields(req).and_then(|f| reason(&f)));
-    serve_move(
-        req,
-        &token,
-        State::Cancelled,
-        Actor::Member,
-        why?.as_deref(),
-    )
+    let db = Db::connect()?;
+    let (target, why) = token.unless_revoked(&db, parse(req))?;
+    let (to, by) = (State::Cancelled, Actor::Member);
+    serve_move(&db, &token, target, to, by, why.as_deref())
+}
+
+/// The order, the version the member saw, and why.
+fn parse(req: &Req) -> Result<(Target, Option<String>), ApiError> {
+    Ok((Target::from_request(req)?, reason(&fields(req)?)?))
 }

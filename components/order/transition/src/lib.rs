@@ -12,7 +12,7 @@ use pizza::auth::SignedToken;
 use pizza::db::Db;
 use pizza::http::{Req, serve};
 use pizza::order::lifecycle::{Actor, State};
-use pizza::order_move::{fields, reason, serve_move};
+use pizza::order_move::{Target, fields, reason, serve_move};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
@@ -23,16 +23,19 @@ async fn handle(request: IncomingRequest) -> Response {
 
 fn transition(req: &Req) -> Result<Response, ApiError> {
     let token = SignedToken::from_request(req)?;
-    let (to, why) = token.unless_revoked(&Db::connect()?, parse(req, &token))?;
-    serve_move(req, &token, to, Actor::Staff, why.as_deref())
+    let db = Db::connect()?;
+    let (target, to, why) = token.unless_revoked(&db, parse(req, &token))?;
+    serve_move(&db, &token, target, to, Actor::Staff, why.as_deref())
 }
 
-/// Where to and why, from a staff member's or admin's request.
-fn parse(req: &Req, token: &SignedToken) -> Result<(State, Option<String>), ApiError> {
+/// The order, the version seen, where to and why, from a staff member's or
+/// admin's request.
+fn parse(req: &Req, token: &SignedToken) -> Result<(Target, State, Option<String>), ApiError> {
     token.roles().require_staff()?;
+    let target = Target::from_request(req)?;
     let fields = fields(req)?;
     let to = fields.required_str("to")?;
     let to =
         State::parse(to).ok_or_else(|| ApiError::bad_request(format!("`to`: no state {to:?}")))?;
-    Ok((to, reason(&fields)?))
+    Ok((target, to, reason(&fields)?))
 }

@@ -2,17 +2,18 @@
 //! branches, members' roles and token cutoffs. Every change is ONE statement
 //! that checks the admin's token, changes the rows, and writes an
 //! `admin_audit` row (who, what, before, after) and an outbox event
-//! (`catalog.updated`, `branch.updated`, `member.updated`), or nothing.
+//! (`catalog.updated`, `branch.updated`, `member.updated`), or nothing: the
+//! statement's last two CTEs come from one [`Record`].
 //! Changing `pizza` also rebuilds the menu documents and their ETags
 //! (migration 0013's trigger).
 
 use super::{price, revocation_params};
 use crate::admin::{BranchChange, BranchState, NewBranch, PizzaChange, PizzaState, RoleSet};
 use crate::auth::Authorized;
-use crate::db::{Db, DbError, column, nullable, single_row, text};
+use crate::db::{Db, DbError, column, json, nullable, optional_text, single_row, text, text_array};
 use crate::roles::Roles;
 use crate::token::VerifiedToken;
-use spin_sdk::pg4::ParameterValue;
+use spin_sdk::pg4::{ParameterValue, Row};
 
 /// `$1`..`$3` of every statement here: the token's revocation check.
 const REVOKED: &str = "SELECT token_revoked($1::text, $2::text, $3::int8) AS yes";
@@ -24,8 +25,56 @@ fn params(token: &VerifiedToken, rest: Vec<ParameterValue>) -> Vec<ParameterValu
     all
 }
 
-fn optional_text(value: Option<&str>) -> ParameterValue {
-    value.map_or(ParameterValue::DbNull, text)
+/// The two CTEs every admin change ends with, so that none is made without
+/// them: its `admin_audit` row (who, what, before, after) and its outbox
+/// event (what it became, the subject's id and who), both written once for
+/// each row `from` yields, so nothing when nothing changed. The fields are
+/// SQL of the statement, never input; `$2` is the admin (the token's member).
+struct Record<'a> {
+    /// `admin_audit.action`.
+    action: &'a str,
+    /// What the subject is (`pizza`, `branch`, `member`): the subject is
+    /// `<kind>:<id>`.
+    kind: &'a str,
+    /// The subject's id.
+    id: &'a str,
+    /// Its state before, as `jsonb` (NULL for a creation).
+    before: &'a str,
+    /// Its state after, as `jsonb`.
+    after: &'a str,
+    /// The outbox event type.
+    event: &'a str,
+    /// The name of the id in the event's payload.
+    key: &'a str,
+    /// The rows changed.
+    from: &'a str,
+}
+
+impl Record<'_> {
+    fn ctes(&self) -> String {
+        let Record {
+            action,
+            kind,
+            id,
+            before,
+            after,
+            event,
+            key,
+            from,
+        } = self;
+        format!(
+            "audit AS (
+                 INSERT INTO admin_audit (actor, action, subject, before, after)
+                 SELECT $2::text, '{action}', '{kind}:' || {id}, {before}, {after} FROM {from}
+             ),
+             event AS (
+                 INSERT INTO outbox (event_type, aggregate_id, payload)
+                 SELECT '{event}', {id},
+                        {after} || jsonb_build_object('{key}', {id}, 'by', $2::text)
+                 FROM {from}
+             )"
+        )
+    }
 }
 
 fn optional_bool(value: Option<bool>) -> ParameterValue {
@@ -40,6 +89,17 @@ pub fn change_pizza(
     pizza_id: &str,
     change: &PizzaChange,
 ) -> Result<Authorized<Option<PizzaState>>, DbError> {
+    let record = Record {
+        action: "pizza.update",
+        kind: "pizza",
+        id: "c.pizza_id",
+        before: "jsonb_build_object('price', o.price, 'sold_out', o.sold_out)",
+        after: "jsonb_build_object('price', c.price, 'sold_out', c.sold_out)",
+        event: "catalog.updated",
+        key: "pizza_id",
+        from: "changed c, old o",
+    }
+    .ctes();
     let sql = format!(
         "WITH revoked AS ({REVOKED}),
          old AS (
@@ -52,20 +112,7 @@ pub fn change_pizza(
              FROM old o WHERE p.pizza_id = o.pizza_id
              RETURNING p.pizza_id, p.price, p.sold_out
          ),
-         audit AS (
-             INSERT INTO admin_audit (actor, action, subject, before, after)
-             SELECT $2::text, 'pizza.update', 'pizza:' || c.pizza_id,
-                    jsonb_build_object('price', o.price, 'sold_out', o.sold_out),
-                    jsonb_build_object('price', c.price, 'sold_out', c.sold_out)
-             FROM changed c, old o
-         ),
-         event AS (
-             INSERT INTO outbox (event_type, aggregate_id, payload)
-             SELECT 'catalog.updated', c.pizza_id,
-                    jsonb_build_object('pizza_id', c.pizza_id, 'price', c.price,
-                                       'sold_out', c.sold_out, 'by', $2::text)
-             FROM changed c
-         )
+         {record}
          SELECT r.yes AS revoked, c.pizza_id, round(c.price::numeric, 2)::text AS price,
                 c.sold_out
          FROM revoked r LEFT JOIN changed c ON true"
@@ -101,6 +148,17 @@ pub fn create_branch(
     token: &VerifiedToken,
     branch: &NewBranch,
 ) -> Result<Authorized<bool>, DbError> {
+    let record = Record {
+        action: "branch.create",
+        kind: "branch",
+        id: "c.bran_id",
+        before: "NULL",
+        after: "jsonb_build_object('bran_nm', c.bran_nm, 'is_open', c.is_open)",
+        event: "branch.updated",
+        key: "bran_id",
+        from: "created c",
+    }
+    .ctes();
     let sql = format!(
         "WITH revoked AS ({REVOKED}),
          created AS (
@@ -109,19 +167,7 @@ pub fn create_branch(
              ON CONFLICT (bran_id) DO NOTHING
              RETURNING bran_id, bran_nm, is_open
          ),
-         audit AS (
-             INSERT INTO admin_audit (actor, action, subject, before, after)
-             SELECT $2::text, 'branch.create', 'branch:' || c.bran_id, NULL,
-                    jsonb_build_object('bran_nm', c.bran_nm, 'is_open', c.is_open)
-             FROM created c
-         ),
-         event AS (
-             INSERT INTO outbox (event_type, aggregate_id, payload)
-             SELECT 'branch.updated', c.bran_id,
-                    jsonb_build_object('bran_id', c.bran_id, 'bran_nm', c.bran_nm,
-                                       'is_open', c.is_open, 'by', $2::text)
-             FROM created c
-         )
+         {record}
          SELECT r.yes AS revoked, EXISTS (SELECT 1 FROM created) AS created FROM revoked r"
     );
     let rows = db.query(
@@ -142,6 +188,17 @@ pub fn change_branch(
     bran_id: &str,
     change: &BranchChange,
 ) -> Result<Authorized<Option<BranchState>>, DbError> {
+    let record = Record {
+        action: "branch.update",
+        kind: "branch",
+        id: "c.bran_id",
+        before: "jsonb_build_object('bran_nm', o.bran_nm, 'is_open', o.is_open)",
+        after: "jsonb_build_object('bran_nm', c.bran_nm, 'is_open', c.is_open)",
+        event: "branch.updated",
+        key: "bran_id",
+        from: "changed c, old o",
+    }
+    .ctes();
     let sql = format!(
         "WITH revoked AS ({REVOKED}),
          old AS (
@@ -154,20 +211,7 @@ pub fn change_branch(
              FROM old o WHERE b.bran_id = o.bran_id
              RETURNING b.bran_id, b.bran_nm, b.is_open
          ),
-         audit AS (
-             INSERT INTO admin_audit (actor, action, subject, before, after)
-             SELECT $2::text, 'branch.update', 'branch:' || c.bran_id,
-                    jsonb_build_object('bran_nm', o.bran_nm, 'is_open', o.is_open),
-                    jsonb_build_object('bran_nm', c.bran_nm, 'is_open', c.is_open)
-             FROM changed c, old o
-         ),
-         event AS (
-             INSERT INTO outbox (event_type, aggregate_id, payload)
-             SELECT 'branch.updated', c.bran_id,
-                    jsonb_build_object('bran_id', c.bran_id, 'bran_nm', c.bran_nm,
-                                       'is_open', c.is_open, 'by', $2::text)
-             FROM changed c
-         )
+         {record}
          SELECT r.yes AS revoked, c.bran_id::text AS bran_id, c.bran_nm::text AS bran_nm,
                 c.is_open
          FROM revoked r LEFT JOIN changed c ON true"
@@ -226,9 +270,7 @@ pub fn member_roles(
     if !column::<bool>(&row, "found")? {
         return Ok(Authorized::Granted(None));
     }
-    Ok(Authorized::Granted(Some(roles(&column::<String>(
-        &row, "roles",
-    )?)?)))
+    Ok(Authorized::Granted(Some(roles(&row)?)))
 }
 
 /// What setting a member's roles did.
@@ -250,6 +292,17 @@ pub fn set_member_roles(
     member_id: &str,
     wanted: &RoleSet,
 ) -> Result<Authorized<RolesSet>, DbError> {
+    let record = Record {
+        action: "member.roles",
+        kind: "member",
+        id: "t.member_id",
+        before: "t.before",
+        after: "a.roles",
+        event: "member.updated",
+        key: "member_id",
+        from: "target t, after a",
+    }
+    .ctes();
     let sql = format!(
         "WITH revoked AS ({REVOKED}),
          wanted AS (
@@ -285,24 +338,14 @@ pub fn set_member_roles(
                  'staff', coalesce((SELECT jsonb_agg(w.bran_id ORDER BY w.bran_id COLLATE \"C\")
                                     FROM wanted w WHERE w.role = 'staff'), '[]'::jsonb)) AS roles
          ),
-         audit AS (
-             INSERT INTO admin_audit (actor, action, subject, before, after)
-             SELECT $2::text, 'member.roles', 'member:' || t.member_id, t.before, a.roles
-             FROM target t, after a
-         ),
-         event AS (
-             INSERT INTO outbox (event_type, aggregate_id, payload)
-             SELECT 'member.updated', t.member_id,
-                    jsonb_build_object('member_id', t.member_id, 'roles', a.roles, 'by', $2::text)
-             FROM target t, after a
-         )
+         {record}
          SELECT r.yes AS revoked,
                 EXISTS (SELECT 1 FROM member m WHERE m.member_id = $4::text) AS found,
                 (SELECT u.bran_id::text FROM unknown u) AS unknown_branch,
                 (SELECT a.roles::text FROM after a) AS roles
          FROM revoked r"
     );
-    let staff = ParameterValue::ArrayStr(wanted.staff.iter().cloned().map(Some).collect());
+    let staff = text_array(&wanted.staff);
     let rows = db.query(
         &sql,
         &params(
@@ -324,7 +367,7 @@ pub fn set_member_roles(
         } else if !column::<bool>(&row, "found")? {
             RolesSet::NoMember
         } else {
-            RolesSet::Set(roles(&column::<String>(&row, "roles")?)?)
+            RolesSet::Set(roles(&row)?)
         },
     ))
 }
@@ -336,6 +379,17 @@ pub fn revoke_member_tokens(
     token: &VerifiedToken,
     member_id: &str,
 ) -> Result<Authorized<bool>, DbError> {
+    let record = Record {
+        action: "member.revoke_tokens",
+        kind: "member",
+        id: "c.member_id",
+        before: "jsonb_build_object('tokens_before', o.not_before)",
+        after: "jsonb_build_object('tokens_before', c.not_before)",
+        event: "member.updated",
+        key: "member_id",
+        from: "cut c, old o",
+    }
+    .ctes();
     let sql = format!(
         "WITH revoked AS ({REVOKED}),
          old AS (
@@ -353,20 +407,7 @@ pub fn revoke_member_tokens(
                        to_char(not_before AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
                            AS not_before
          ),
-         audit AS (
-             INSERT INTO admin_audit (actor, action, subject, before, after)
-             SELECT $2::text, 'member.revoke_tokens', 'member:' || c.member_id,
-                    jsonb_build_object('tokens_before', o.not_before),
-                    jsonb_build_object('tokens_before', c.not_before)
-             FROM cut c, old o
-         ),
-         event AS (
-             INSERT INTO outbox (event_type, aggregate_id, payload)
-             SELECT 'member.updated', c.member_id,
-                    jsonb_build_object('member_id', c.member_id,
-                                       'tokens_before', c.not_before, 'by', $2::text)
-             FROM cut c
-         )
+         {record}
          SELECT r.yes AS revoked, EXISTS (SELECT 1 FROM cut) AS cut FROM revoked r"
     );
     let rows = db.query(&sql, &params(token, vec![text(member_id)]))?;
@@ -377,7 +418,7 @@ pub fn revoke_member_tokens(
     Ok(Authorized::Granted(column(&row, "cut")?))
 }
 
-/// Roles from the statements' JSON.
-fn roles(json: &str) -> Result<Roles, DbError> {
-    serde_json::from_str(json).map_err(|e| DbError::Failed(format!("roles {json:?}: {e}")))
+/// The `roles` column the statements build as JSON.
+fn roles(row: &Row<'_>) -> Result<Roles, DbError> {
+    json(row, "roles")?.ok_or_else(|| DbError::Failed("no roles".into()))
 }

@@ -1,7 +1,7 @@
 //! SQL of the login service: `member`, `login_attempt` and `revoked_token`,
 //! and reading `member_role` into the token.
 
-use crate::db::{Db, DbError, column, nullable, single_row, text};
+use crate::db::{Db, DbError, column, json, nullable, single_row, text};
 use crate::member::NewMember;
 use crate::roles::Roles;
 use crate::throttle::{self, LoginAttempts};
@@ -89,11 +89,7 @@ pub fn reserve_login(db: &Db, member_id: &str, address: &str) -> Result<LoginRes
         },
         roles: Roles {
             admin: column(&row, "admin")?,
-            staff: match nullable::<String>(&row, "staff") {
-                Some(list) => serde_json::from_str(&list)
-                    .map_err(|e| DbError::Failed(format!("staff branches {list:?}: {e}")))?,
-                None => Vec::new(),
-            },
+            staff: json(&row, "staff")?.unwrap_or_default(),
         },
     })
 }

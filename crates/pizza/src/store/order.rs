@@ -13,7 +13,7 @@ pub mod lifecycle;
 
 use super::price;
 use crate::auth::Authorized;
-use crate::db::{Db, DbError, column, nullable, single_row, text};
+use crate::db::{Db, DbError, column, nullable, optional_text, single_row, text, text_array};
 use crate::idempotency::{Answered, Claim, Fingerprint, KeyTaken, Stored};
 use crate::order::{Branch, HistoryLine, NewOrder, PlacedOrder};
 use crate::token::VerifiedToken;
@@ -146,20 +146,19 @@ pub fn place<'c>(
     order_limit: i32,
     claim: Option<&'c Claim>,
 ) -> Result<Authorized<Placement<'c>>, DbError> {
-    let names: Vec<Option<String>> = order.lines.iter().map(|l| Some(l.name.clone())).collect();
-    let sizes: Vec<Option<String>> = order.lines.iter().map(|l| Some(l.size.clone())).collect();
+    let names: Vec<&str> = order.lines.iter().map(|l| l.name.as_str()).collect();
+    let sizes: Vec<&str> = order.lines.iter().map(|l| l.size.as_str()).collect();
     let quantities: Vec<Option<i32>> = order.lines.iter().map(|l| Some(l.quantity)).collect();
-    let opt = |v: Option<&str>| v.map_or(ParameterValue::DbNull, text);
     let params = |zone: &str| {
         [
             text(&token.member_id),
             text(&order.branch_id),
-            ParameterValue::ArrayStr(names.clone()),
-            ParameterValue::ArrayStr(sizes.clone()),
+            text_array(&names),
+            text_array(&sizes),
             ParameterValue::ArrayInt32(quantities.clone()),
             text(zone),
-            opt(claim.map(|c| c.key.as_str())),
-            opt(claim.map(|c| c.fingerprint.as_str())),
+            optional_text(claim.map(|c| c.key.as_str())),
+            optional_text(claim.map(|c| c.fingerprint.as_str())),
             ParameterValue::Int32(order_limit),
             text(MEMBER_ORDER_WINDOW),
             text(&token.revocation_id),
@@ -261,14 +260,16 @@ recent AS (
     FROM orders o
     WHERE $9::int4 > 0 AND o.member_id = $1::text AND o.created_at > now() - $10::text::interval
 ),
+branch_row AS (
+    SELECT b.bran_id, b.is_open FROM branch b WHERE b.bran_id = $2::text
+),
 verdict AS (
     SELECT (SELECT r.yes FROM revoked r) AS revoked,
            EXISTS (SELECT 1 FROM earlier) AS answered,
-           (SELECT b.bran_id FROM branch b WHERE b.bran_id = $2::text) AS bran_id,
+           (SELECT b.bran_id FROM branch_row b) AS bran_id,
            (SELECT min(r.n) FROM resolved r WHERE r.pizza_id IS NULL) AS missing_line,
            (SELECT min(r.n) FROM resolved r WHERE r.sold_out) AS sold_out_line,
-           coalesce((SELECT b.is_open FROM branch b WHERE b.bran_id = $2::text), false)
-               AS branch_open,
+           coalesce((SELECT b.is_open FROM branch_row b), false) AS branch_open,
            (SELECT sum(r.qty * r.unit_price) FROM resolved r) AS total,
            (SELECT $9::int4 > 0 AND c.placed >= $9::int4 FROM recent c) AS over_limit,
            (SELECT ceil(extract(epoch FROM c.oldest + $10::text::interval - now()))::int8

@@ -5,18 +5,17 @@
 //! `orders.state` is NULL for legacy orders, which read as `completed`.
 
 use crate::auth::Authorized;
-use crate::db::{Db, DbError, column, nullable, single_row, text};
+use crate::db::{Db, DbError, column, json, nullable, optional_text, single_row, text, text_array};
 use crate::order::lifecycle::{Actor, State};
 use crate::order::queue::QueuedOrder;
 use crate::order::view::{OrderView, Step, ViewLine};
 use crate::store::price;
 use crate::token::VerifiedToken;
-use serde::de::DeserializeOwned;
 use spin_sdk::pg4::{ParameterValue, Row};
 
-/// The branches whose kitchen the token's member works in, as a parameter.
-fn staff_param(token: &VerifiedToken) -> ParameterValue {
-    ParameterValue::ArrayStr(token.roles.staff.iter().cloned().map(Some).collect())
+/// The names of `states`, as a `text[]` parameter.
+fn state_names(states: &[State]) -> ParameterValue {
+    text_array(&states.iter().map(|s| s.as_str()).collect::<Vec<_>>())
 }
 
 /// An order's lines as JSON text, oldest first (a fragment of the reads).
@@ -62,7 +61,7 @@ pub fn order_view(
             ParameterValue::Int32(order_id),
             text(&token.member_id),
             ParameterValue::Boolean(token.roles.admin),
-            staff_param(token),
+            text_array(&token.roles.staff),
             text(&token.revocation_id),
             ParameterValue::Int64(token.issued_at as i64),
         ],
@@ -85,8 +84,8 @@ pub fn order_view(
         total: nullable::<String>(&row, "total")
             .map(|t| price(&t))
             .transpose()?,
-        lines: json_list::<ViewLine>(&row, "lines")?,
-        history: json_list::<Step>(&row, "history")?,
+        lines: json::<Vec<ViewLine>>(&row, "lines")?.unwrap_or_default(),
+        history: json::<Vec<Step>>(&row, "history")?.unwrap_or_default(),
         next: Vec::new(),
     })))
 }
@@ -158,7 +157,7 @@ pub fn queue(
         &sql,
         &[
             text(branch),
-            ParameterValue::ArrayStr(states.iter().map(|s| Some(s.as_str().into())).collect()),
+            state_names(states),
             ParameterValue::Int64(cursor),
             ParameterValue::Int32(limit),
             text(&token.revocation_id),
@@ -183,7 +182,7 @@ pub fn queue(
                 time: nullable(&row, "order_time"),
                 state,
                 version: column(&row, "version")?,
-                lines: json_list(&row, "lines")?,
+                lines: json(&row, "lines")?.unwrap_or_default(),
                 next: crate::order::lifecycle::next_states(state, Actor::Staff),
             })
         })
@@ -245,14 +244,14 @@ pub fn transition(
         &[
             ParameterValue::Int32(step.order_id),
             text(step.to.as_str()),
-            ParameterValue::ArrayStr(step.from.iter().map(|s| Some(s.as_str().into())).collect()),
+            state_names(step.from),
             ParameterValue::Int64(step.version),
             text(&token.member_id),
             text(step.by.as_str()),
-            step.reason.map_or(ParameterValue::DbNull, text),
+            optional_text(step.reason),
             ParameterValue::Boolean(step.by == Actor::Member),
             ParameterValue::Boolean(token.roles.admin),
-            staff_param(token),
+            text_array(&token.roles.staff),
             text(&token.revocation_id),
             ParameterValue::Int64(token.issued_at as i64),
         ],
@@ -335,13 +334,4 @@ pub(super) fn state(row: &Row<'_>) -> Result<State, DbError> {
     let raw = nullable::<String>(row, "state");
     State::from_column(raw.as_deref())
         .ok_or_else(|| DbError::Failed(format!("unknown order state {raw:?}")))
-}
-
-/// A JSON array column (NULL: empty).
-fn json_list<T: DeserializeOwned>(row: &Row<'_>, name: &str) -> Result<Vec<T>, DbError> {
-    match nullable::<String>(row, name) {
-        None => Ok(Vec::new()),
-        Some(json) => serde_json::from_str(&json)
-            .map_err(|e| DbError::Failed(format!("column {name:?} is not the JSON expected: {e}"))),
-    }
 }
