@@ -69,6 +69,12 @@ impl Req {
         self.header(&header)
     }
 
+    /// The path below the component's route (Spin's `spin-path-info`; for a
+    /// private component reached by chaining, the whole path).
+    pub fn path_info(&self) -> &str {
+        self.header("spin-path-info").unwrap_or("/")
+    }
+
     /// An id for this request in log lines: the caller's `x-request-id` when it
     /// is short and printable, else a fresh random one.
     fn log_id(&self) -> String {
@@ -124,8 +130,17 @@ pub async fn serve(
     allowed: &[Method],
     handler: impl FnOnce(&Req) -> Result<Response, ApiError>,
 ) -> Response {
+    serve_async(request, allowed, async move |req: &Req| handler(req)).await
+}
+
+/// [`serve`] for a handler that awaits (outbound HTTP).
+pub async fn serve_async(
+    request: IncomingRequest,
+    allowed: &[Method],
+    handler: impl AsyncFnOnce(&Req) -> Result<Response, ApiError>,
+) -> Response {
     match accept(request, allowed).await {
-        Ok(Accepted::Request(req)) => handler(&req).unwrap_or_else(|e| {
+        Ok(Accepted::Request(req)) => handler(&req).await.unwrap_or_else(|e| {
             if e.status >= 500 {
                 eprintln!(
                     "request {}: {} {}: {}",

@@ -14,6 +14,9 @@
 //! - [`admin`]: what a valid change of the shop owner's is (prices, sold-out
 //!   pizzas, branches, roles), plain Rust;
 //! - [`idempotency`]: `Idempotency-Key` replays, for every write that takes one;
+//! - [`cart`]: what a valid cart is; [`payments`]: the payment saga, the
+//!   provider's adapter and webhook signatures, plain Rust; [`outbound`]:
+//!   outbound HTTP (the relay, the provider component, the test provider);
 //! - [`order_move`]: serving a request that moves an order through its states
 //!   (`If-Match`, 409/412, the one transition statement);
 //! - [`auth`]: turning a `Bearer` header into a verified token, whose
@@ -29,6 +32,7 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod cart;
 pub mod client_address;
 pub mod config;
 pub mod db;
@@ -41,7 +45,10 @@ pub mod menu;
 pub mod menu_document;
 pub mod order;
 pub mod order_move;
+pub mod outbound;
 pub mod password;
+pub mod payments;
+pub mod placement;
 pub mod roles;
 pub mod store;
 pub mod throttle;

@@ -116,7 +116,7 @@ pub fn serve_move(
         Moved::NoSuchOrder => Err(no_such_order()),
         Moved::NotPermitted => Err(match by {
             Actor::Member => no_such_order(),
-            Actor::Staff => ApiError::forbidden("not staff of this order's branch"),
+            Actor::Staff | Actor::System => ApiError::forbidden("not staff of this order's branch"),
         }),
         Moved::Unmoved {
             state,

@@ -21,8 +21,8 @@ use pizza::db::Db;
 use pizza::http::{Req, json_response, serve};
 use pizza::idempotency::{self, Claim, Write};
 use pizza::order::{NewOrder, PlacedOrder, check_member_may_order};
-use pizza::store::order::{self as store, Placement};
-use pizza::{ApiError, config};
+use pizza::store::order as store;
+use pizza::{ApiError, placement};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
@@ -59,47 +59,6 @@ fn place<'c>(
     order: &NewOrder,
     claim: Option<&'c Claim>,
 ) -> Result<Write<'c, PlacedOrder>, ApiError> {
-    let zone = config::shop_timezone();
-    let fallback = config::DEFAULT_SHOP_TIMEZONE;
-    let limit = config::member_order_limit()?;
-    let placement = store::place(db, token.verified(), order, &zone, fallback, limit, claim)?;
-    match placement.granted()? {
-        Placement::Created { order, zone: used } => {
-            if used != zone {
-                eprintln!(
-                    "configuration error: shop_timezone {zone:?} is unknown to PostgreSQL; order {} written in {used}",
-                    order.order_id
-                );
-            }
-            Ok(Write::Done(order))
-        }
-        Placement::Answered(answered) => Ok(Write::Answered(answered)),
-        Placement::KeyTaken(taken) => Ok(Write::KeyTaken(taken)),
-        Placement::OverLimit { retry_after } => Err(ApiError::too_many_requests(
-            "too many orders, try again later",
-            retry_after,
-        )),
-        Placement::UnknownBranch => Err(ApiError::bad_request(format!(
-            "`branchId`: no branch {:?}",
-            order.branch_id
-        ))),
-        Placement::BranchClosed => Err(ApiError::bad_request(format!(
-            "`branchId`: branch {:?} is closed",
-            order.branch_id
-        ))),
-        Placement::SoldOut(i) => {
-            let line = &order.lines[i];
-            Err(ApiError::bad_request(format!(
-                "`lines[{i}]`: {:?} in size {:?} is sold out",
-                line.name, line.size
-            )))
-        }
-        Placement::UnknownLine(i) => {
-            let line = &order.lines[i];
-            Err(ApiError::bad_request(format!(
-                "`lines[{i}]`: no pizza {:?} in size {:?}",
-                line.name, line.size
-            )))
-        }
-    }
+    let (placement, zone) = placement::place(db, token, order, claim, None)?;
+    placement::answer(placement, order, &zone)
 }

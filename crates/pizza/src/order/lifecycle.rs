@@ -3,9 +3,8 @@
 //! Everything that moves an order asks [`check`] first, and the transition
 //! statement (`crate::store::order::transition`) only moves an order whose
 //! state is one of [`sources`]'s, so the database cannot disagree with this
-//! table. The payment issue's states (`payment_pending`, `paid`, `refunded`
-//! …) slot in as new [`State`]s and new rows of [`TRANSITIONS`]; nothing
-//! else here changes.
+//! table. The payment states are moved by the relay ([`Actor::System`],
+//! `crate::store::relay`), by the same table.
 
 use serde::Serialize;
 
@@ -13,8 +12,15 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
-    /// Written by `POST /api/order/`; the kitchen has not seen it yet.
+    /// Written by `POST /api/order/` (paid at the counter) or by checkout;
+    /// the kitchen has not seen it yet.
     Placed,
+    /// Checked out: the payment is being taken (not in the kitchen's queue).
+    PaymentPending,
+    /// The provider took the money; the kitchen's queue shows it.
+    Paid,
+    /// The provider declined; the member may pay again another way.
+    PaymentFailed,
     /// The kitchen took it.
     Accepted,
     /// In the oven.
@@ -23,31 +29,45 @@ pub enum State {
     Ready,
     /// Handed over. Orders from before states existed read as this.
     Completed,
-    /// Called off, by the member while it was only placed or by the branch's
-    /// staff before it was ready.
+    /// Called off, by the member while it was only placed or paid, or by the
+    /// branch's staff before it was ready.
     Cancelled,
+    /// Cancelled after it was paid: the refund is being made.
+    RefundPending,
+    /// Cancelled and the money given back.
+    Refunded,
 }
 
 impl State {
     /// Every state, in the order of an order's life.
-    pub const ALL: [State; 6] = [
+    pub const ALL: [State; 11] = [
         State::Placed,
+        State::PaymentPending,
+        State::Paid,
+        State::PaymentFailed,
         State::Accepted,
         State::Baking,
         State::Ready,
         State::Completed,
         State::Cancelled,
+        State::RefundPending,
+        State::Refunded,
     ];
 
     /// The name the API and the `orders.state` column use.
     pub fn as_str(self) -> &'static str {
         match self {
             State::Placed => "placed",
+            State::PaymentPending => "payment_pending",
+            State::Paid => "paid",
+            State::PaymentFailed => "payment_failed",
             State::Accepted => "accepted",
             State::Baking => "baking",
             State::Ready => "ready",
             State::Completed => "completed",
             State::Cancelled => "cancelled",
+            State::RefundPending => "refund_pending",
+            State::Refunded => "refunded",
         }
     }
 
@@ -75,6 +95,8 @@ pub enum Actor {
     Member,
     /// Staff of the order's branch, or an admin.
     Staff,
+    /// The payment saga's relay, acting on the provider's word.
+    System,
 }
 
 impl Actor {
@@ -83,6 +105,7 @@ impl Actor {
         match self {
             Actor::Member => "member",
             Actor::Staff => "staff",
+            Actor::System => "system",
         }
     }
 }
@@ -119,11 +142,21 @@ const fn rule(from: State, to: State, by: Actor, reason: Reason) -> Transition {
 }
 
 /// Every legal transition; anything not listed is refused.
-pub const TRANSITIONS: [Transition; 8] = {
-    use Actor::{Member, Staff};
+pub const TRANSITIONS: [Transition; 18] = {
+    use Actor::{Member, Staff, System};
     use Reason::{Optional, Required};
     use State::*;
     [
+        rule(Placed, PaymentPending, System, Optional),
+        rule(PaymentPending, Paid, System, Optional),
+        rule(PaymentPending, PaymentFailed, System, Optional),
+        rule(PaymentFailed, PaymentPending, Member, Optional),
+        rule(PaymentFailed, Cancelled, Member, Optional),
+        rule(Paid, Accepted, Staff, Optional),
+        rule(Paid, Cancelled, Member, Optional),
+        rule(Paid, Cancelled, Staff, Required),
+        rule(Cancelled, RefundPending, System, Optional),
+        rule(RefundPending, Refunded, System, Optional),
         rule(Placed, Accepted, Staff, Optional),
         rule(Accepted, Baking, Staff, Optional),
         rule(Baking, Ready, Staff, Optional),
@@ -189,7 +222,7 @@ pub fn check(from: State, to: State, by: Actor, reason: Option<&str>) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Actor::{Member, Staff};
+    use Actor::{Member, Staff, System};
     use State::*;
 
     /// The whole table, written out once more by hand: every (from, to, by)
@@ -200,8 +233,15 @@ mod tests {
             | (Accepted, Baking, Staff)
             | (Baking, Ready, Staff)
             | (Ready, Completed, Staff)
-            | (Placed, Cancelled, Member) => Some(Reason::Optional),
-            (Placed | Accepted | Baking, Cancelled, Staff) => Some(Reason::Required),
+            | (Placed, Cancelled, Member)
+            | (Placed, PaymentPending, System)
+            | (PaymentPending, Paid | PaymentFailed, System)
+            | (PaymentFailed, PaymentPending | Cancelled, Member)
+            | (Paid, Accepted, Staff)
+            | (Paid, Cancelled, Member)
+            | (Cancelled, RefundPending, System)
+            | (RefundPending, Refunded, System) => Some(Reason::Optional),
+            (Placed | Paid | Accepted | Baking, Cancelled, Staff) => Some(Reason::Required),
             _ => None,
         }
     }
@@ -211,7 +251,7 @@ mod tests {
         let mut legal = 0;
         for from in State::ALL {
             for to in State::ALL {
-                for by in [Member, Staff] {
+                for by in [Member, Staff, System] {
                     let with_reason = check(from, to, by, Some("oven broke"));
                     let without = check(from, to, by, None);
                     match expected(from, to, by) {
@@ -271,6 +311,6 @@ mod tests {
     #[test]
     fn open_states_are_the_kitchens() {
         let open: Vec<State> = State::ALL.into_iter().filter(|s| s.is_open()).collect();
-        assert_eq!(open, [Placed, Accepted, Baking, Ready]);
+        assert_eq!(open, [Placed, Paid, Accepted, Baking, Ready]);
     }
 }

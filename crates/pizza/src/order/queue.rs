@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn defaults_are_every_open_state_from_the_start() {
         let q = QueueQuery::parse(Some("b1"), None, None, None).unwrap();
-        assert_eq!(q.states, [Placed, Accepted, Baking, Ready]);
+        assert_eq!(q.states, [Placed, Paid, Accepted, Baking, Ready]);
         assert_eq!((q.cursor, q.limit), (0, DEFAULT_PAGE));
         let q = QueueQuery::parse(Some("b1"), Some("ready, placed"), Some("9"), Some("2"));
         let q = q.unwrap();

@@ -422,3 +422,120 @@ pub fn revoke_member_tokens(
 fn roles(row: &Row<'_>) -> Result<Roles, DbError> {
     json(row, "roles")?.ok_or_else(|| DbError::Failed("no roles".into()))
 }
+
+/// A saga event the relay gave up on.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeadLetter {
+    /// Its id (what `…/replay/` takes).
+    pub event_id: i64,
+    /// Its type.
+    pub event_type: String,
+    /// The order (or other aggregate) it is about.
+    pub aggregate_id: String,
+    /// Its payload.
+    pub payload: serde_json::Value,
+    /// Tries made.
+    pub attempts: i32,
+    /// The last try's error.
+    pub last_error: Option<String>,
+    /// When it was given up on (UTC).
+    pub dead_at: String,
+}
+
+/// Dead-lettered events after event id `after`, oldest first, at most
+/// `limit` + 1 (one more tells that a next page exists), unless the token
+/// is revoked.
+pub fn dead_letters(
+    db: &Db,
+    token: &VerifiedToken,
+    after: i64,
+    limit: i32,
+) -> Result<Authorized<Vec<DeadLetter>>, DbError> {
+    let sql = format!(
+        "SELECT r.yes AS revoked, d.*
+         FROM ({REVOKED}) r
+         LEFT JOIN LATERAL (
+             SELECT o.event_id, o.event_type::text AS event_type,
+                    o.aggregate_id::text AS aggregate_id, o.payload::text AS payload, o.attempts,
+                    o.last_error::text AS last_error,
+                    to_char(o.dead_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS dead_at
+             FROM outbox o
+             WHERE NOT r.yes AND o.dead_at IS NOT NULL AND o.event_id > $4::int8
+             ORDER BY o.event_id
+             LIMIT $5::int4 + 1
+         ) d ON true
+         ORDER BY d.event_id"
+    );
+    let rows = db.query(
+        &sql,
+        &params(
+            token,
+            vec![ParameterValue::Int64(after), ParameterValue::Int32(limit)],
+        ),
+    )?;
+    if column::<bool>(&single_row(&rows, "dead letters")?, "revoked")? {
+        return Ok(Authorized::Revoked);
+    }
+    let letters = rows
+        .rows()
+        .filter(|row| nullable::<i64>(row, "event_id").is_some())
+        .map(|row| {
+            Ok(DeadLetter {
+                event_id: column(&row, "event_id")?,
+                event_type: column(&row, "event_type")?,
+                aggregate_id: column(&row, "aggregate_id")?,
+                payload: json(&row, "payload")?.unwrap_or(serde_json::Value::Null),
+                attempts: column(&row, "attempts")?,
+                last_error: nullable(&row, "last_error"),
+                dead_at: column(&row, "dead_at")?,
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
+    Ok(Authorized::Granted(letters))
+}
+
+/// Sends a dead-lettered event back to the relay (due now, its tries
+/// counted afresh), with its audit row and an `outbox.replayed` event;
+/// `false` when no dead-lettered event has this id.
+pub fn replay_dead_letter(
+    db: &Db,
+    token: &VerifiedToken,
+    event_id: i64,
+) -> Result<Authorized<bool>, DbError> {
+    let record = Record {
+        action: "outbox.replay",
+        kind: "event",
+        id: "b.event_id::text",
+        before: "jsonb_build_object('attempts', b.attempts, 'last_error', b.last_error)",
+        after: "jsonb_build_object('event_type', b.event_type, 'attempts', 0)",
+        event: "outbox.replayed",
+        key: "event_id",
+        from: "replayed b",
+    }
+    .ctes();
+    let sql = format!(
+        "WITH revoked AS ({REVOKED}),
+         old AS (
+             SELECT o.event_id, o.event_type, o.attempts, o.last_error
+             FROM outbox o, revoked r
+             WHERE o.event_id = $4::int8 AND o.dead_at IS NOT NULL AND NOT r.yes
+         ),
+         replayed AS (
+             UPDATE outbox o
+             SET dead_at = NULL, attempts = 0, next_attempt_at = now(), claimed_until = NULL,
+                 last_error = NULL
+             FROM old
+             WHERE o.event_id = old.event_id AND o.dead_at IS NOT NULL
+             RETURNING old.event_id, old.event_type::text AS event_type, old.attempts,
+                       old.last_error::text AS last_error
+         ),
+         {record}
+         SELECT r.yes AS revoked, EXISTS (SELECT 1 FROM replayed) AS replayed FROM revoked r"
+    );
+    let rows = db.query(&sql, &params(token, vec![ParameterValue::Int64(event_id)]))?;
+    let row = single_row(&rows, "replay")?;
+    if column::<bool>(&row, "revoked")? {
+        return Ok(Authorized::Revoked);
+    }
+    Ok(Authorized::Granted(column(&row, "replayed")?))
+}

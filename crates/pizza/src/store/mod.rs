@@ -5,9 +5,13 @@
 //! parameter; nothing else in the project writes SQL for these tables.
 
 pub mod admin;
+pub mod cart;
 pub mod login;
 pub mod menu;
 pub mod order;
+pub mod payment;
+pub mod relay;
+pub mod test_provider;
 
 use crate::db::{DbError, text};
 use crate::token::VerifiedToken;

@@ -115,6 +115,21 @@ pub enum Placement<'c> {
     /// Another request already holds this member's idempotency key; nothing
     /// was written. Its answer is read with [`stored_placement`].
     KeyTaken(KeyTaken<'c>),
+    /// A checkout found the cart changed (or checked out) since it was read;
+    /// nothing was written.
+    CartChanged,
+}
+
+/// What turns a placement into a checkout: the cart it empties and the
+/// payment it starts (state `payment_pending`, attempt 1).
+#[derive(Debug, Clone, Copy)]
+pub struct Checkout<'a> {
+    /// The cart's version when its lines were read.
+    pub cart_version: i64,
+    /// The payment method token.
+    pub method: &'a str,
+    /// ISO 4217, lower case.
+    pub currency: &'a str,
 }
 
 /// Checks the token, looks for a stored answer, validates, resolves and
@@ -145,6 +160,7 @@ pub fn place<'c>(
     fallback_zone: &str,
     order_limit: i32,
     claim: Option<&'c Claim>,
+    checkout: Option<Checkout<'_>>,
 ) -> Result<Authorized<Placement<'c>>, DbError> {
     let names: Vec<&str> = order.lines.iter().map(|l| l.name.as_str()).collect();
     let sizes: Vec<&str> = order.lines.iter().map(|l| l.size.as_str()).collect();
@@ -163,6 +179,11 @@ pub fn place<'c>(
             text(MEMBER_ORDER_WINDOW),
             text(&token.revocation_id),
             ParameterValue::Int64(token.issued_at as i64),
+            checkout.map_or(ParameterValue::DbNull, |c| {
+                ParameterValue::Int64(c.cart_version)
+            }),
+            optional_text(checkout.map(|c| c.method)),
+            optional_text(checkout.map(|c| c.currency)),
         ]
     };
     let (rows, zone) = match db.query(PLACE_ORDER, &params(zone)) {
@@ -189,6 +210,9 @@ fn placement<'c>(
         && nullable::<String>(row, "earlier_hash").is_some()
     {
         return Ok(Placement::Answered(claim.answered(earlier_answer(row)?)));
+    }
+    if !column::<bool>(row, "cart_current")? {
+        return Ok(Placement::CartChanged);
     }
     if !column::<bool>(row, "branch_found")? {
         return Ok(Placement::UnknownBranch);
@@ -224,7 +248,9 @@ fn placement<'c>(
 /// The one statement that places an order. Parameters: $1 member, $2 branch,
 /// $3/$4/$5 line names, sizes, quantities, $6 zone,
 /// $7 idempotency key (NULL for none), $8 request hash, $9/$10 the member's
-/// order limit and its window, $11/$12 the token's revocation id and `iat`. The stored
+/// order limit and its window, $11/$12 the token's revocation id and `iat`;
+/// for a checkout (else NULL) $13 the cart version it empties, $14 the
+/// payment method and $15 the currency. The stored
 /// response keeps only what a replay rebuilds the 201 from: the order id and
 /// total.
 const PLACE_ORDER: &str = r#"
@@ -263,6 +289,13 @@ recent AS (
 branch_row AS (
     SELECT b.bran_id, b.is_open FROM branch b WHERE b.bran_id = $2::text
 ),
+cart_row AS (
+    -- Checkout only: the cart at the version read, locked, so that a concurrent
+    -- checkout or change of it waits and then finds another version.
+    SELECT c.member_id FROM cart c
+    WHERE $13::int8 IS NOT NULL AND c.member_id = $1::text AND c.version = $13::int8
+    FOR UPDATE
+),
 verdict AS (
     SELECT (SELECT r.yes FROM revoked r) AS revoked,
            EXISTS (SELECT 1 FROM earlier) AS answered,
@@ -273,7 +306,8 @@ verdict AS (
            (SELECT sum(r.qty * r.unit_price) FROM resolved r) AS total,
            (SELECT $9::int4 > 0 AND c.placed >= $9::int4 FROM recent c) AS over_limit,
            (SELECT ceil(extract(epoch FROM c.oldest + $10::text::interval - now()))::int8
-            FROM recent c) AS retry_after
+            FROM recent c) AS retry_after,
+           ($13::int8 IS NULL OR EXISTS (SELECT 1 FROM cart_row)) AS cart_current
 ),
 new_order AS (
     SELECT nextval(pg_get_serial_sequence('orders', 'order_id')) AS order_id,
@@ -281,7 +315,7 @@ new_order AS (
     FROM verdict v, zone z
     WHERE NOT v.revoked AND NOT v.answered
       AND v.bran_id IS NOT NULL AND v.missing_line IS NULL AND NOT v.over_limit
-      AND v.branch_open AND v.sold_out_line IS NULL
+      AND v.branch_open AND v.sold_out_line IS NULL AND v.cart_current
 ),
 claim AS (
     INSERT INTO order_idempotency (member_id, idem_key, request_hash, response)
@@ -301,7 +335,9 @@ placed AS (
 ),
 order_row AS (
     INSERT INTO orders (order_id, member_id, bran_id, "date", "time", state, version)
-    SELECT p.order_id, $1::text, p.bran_id, p.order_date, p.order_time, 'placed', 1
+    SELECT p.order_id, $1::text, p.bran_id, p.order_date, p.order_time,
+           CASE WHEN $14::text IS NULL THEN 'placed' ELSE 'payment_pending' END,
+           CASE WHEN $14::text IS NULL THEN 1 ELSE 2 END
     FROM placed p
     RETURNING order_id
 ),
@@ -310,6 +346,21 @@ history_row AS (
                                actor_role)
     SELECT p.order_id, p.bran_id, 1, NULL, 'placed', $1::text, 'member'
     FROM placed p
+    UNION ALL
+    SELECT p.order_id, p.bran_id, 2, 'placed', 'payment_pending', 'checkout', 'system'
+    FROM placed p
+    WHERE $14::text IS NOT NULL
+),
+payment_row AS (
+    INSERT INTO order_payment (order_id, attempt, method, amount_minor, currency, request_key)
+    SELECT p.order_id, 1, $14::text, round(p.total * 100)::int8, $15::text, $7::text
+    FROM placed p
+    WHERE $14::text IS NOT NULL
+),
+cart_emptied AS (
+    UPDATE cart c SET lines = '[]'::jsonb, version = c.version + 1, updated_at = now()
+    FROM placed p
+    WHERE $13::int8 IS NOT NULL AND c.member_id = $1::text
 ),
 detail_rows AS (
     INSERT INTO order_detail (order_id, pizza_id, quantity, unit_price)
@@ -322,8 +373,10 @@ event_row AS (
     SELECT 'order.placed', p.order_id::text,
            jsonb_build_object(
                'order_id', p.order_id,
-               'state', 'placed',
-               'version', 1,
+               'state', CASE WHEN $14::text IS NULL THEN 'placed' ELSE 'payment_pending' END,
+               'version', CASE WHEN $14::text IS NULL THEN 1 ELSE 2 END,
+               'payment', CASE WHEN $14::text IS NOT NULL
+                               THEN jsonb_build_object('attempt', 1, 'method', $14::text) END,
                'member_id', $1::text,
                'bran_id', p.bran_id,
                'date', p.order_date,
@@ -346,6 +399,7 @@ SELECT v.revoked,
        v.sold_out_line::int8 AS sold_out_line,
        v.over_limit,
        v.retry_after,
+       v.cart_current,
        (SELECT o.order_id::int8 FROM order_row o) AS order_id,
        v.total::text AS total
 FROM verdict v

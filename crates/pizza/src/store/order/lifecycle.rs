@@ -12,6 +12,7 @@ use crate::order::view::{OrderView, Step, ViewLine};
 use crate::store::price;
 use crate::token::VerifiedToken;
 use spin_sdk::pg4::{ParameterValue, Row};
+use std::sync::LazyLock;
 
 /// The names of `states`, as a `text[]` parameter.
 fn state_names(states: &[State]) -> ParameterValue {
@@ -131,7 +132,7 @@ pub fn queue(
     limit: i32,
     token: &VerifiedToken,
 ) -> Result<Authorized<Queue>, DbError> {
-    // `o.state IN (...)` is orders_open_idx's predicate (migration 0014),
+    // `o.state IN (...)` is orders_kitchen_idx's predicate (migration 0016),
     // the states `State::is_open` names, so the partial index serves it.
     let sql = format!(
         "SELECT r.revoked,
@@ -146,7 +147,7 @@ pub fn queue(
                     {LINES_JSON} AS lines
              FROM orders o
              WHERE NOT r.revoked AND o.bran_id = $1::text
-               AND o.state IN ('placed', 'accepted', 'baking', 'ready')
+               AND o.state IN ('placed', 'paid', 'accepted', 'baking', 'ready')
                AND o.state = ANY($2::text[]) AND o.order_id > $3::int8
              ORDER BY o.order_id
              LIMIT $4::int4 + 1
@@ -240,7 +241,7 @@ pub fn transition(
     token: &VerifiedToken,
 ) -> Result<Authorized<Moved>, DbError> {
     let rows = db.query(
-        TRANSITION,
+        &TRANSITION,
         &[
             ParameterValue::Int32(step.order_id),
             text(step.to.as_str()),
@@ -280,7 +281,16 @@ pub fn transition(
 /// (`member`/`staff`), $7 the reason, $8 whether acting as the order's
 /// member (else as staff: $9 admin, $10 staff branches), $11/$12 the
 /// token's revocation id and `iat`.
-const TRANSITION: &str = r#"
+static TRANSITION: LazyLock<String> = LazyLock::new(|| {
+    let recorded = recorded(
+        "m.from_state",
+        "$2::text",
+        "$5::text",
+        "$6::text",
+        "$7::text",
+    );
+    format!(
+        r#"
 WITH revoked AS (
     SELECT token_revoked($11::text, $5::text, $12::int8) AS yes
 ),
@@ -304,22 +314,7 @@ moved AS (
       AND coalesce(o.state, 'completed') = ANY($3::text[])
     RETURNING o.order_id, o.bran_id, o.member_id, o.version, p.state AS from_state
 ),
-history_row AS (
-    INSERT INTO order_history (order_id, bran_id, version, from_state, to_state, actor,
-                               actor_role, reason)
-    SELECT m.order_id, m.bran_id, m.version, m.from_state, $2::text, $5::text, $6::text,
-           $7::text
-    FROM moved m
-),
-event_row AS (
-    INSERT INTO outbox (event_type, aggregate_id, payload)
-    SELECT 'order.' || $2::text, m.order_id::text,
-           jsonb_build_object('order_id', m.order_id, 'bran_id', m.bran_id,
-                              'member_id', m.member_id, 'from', m.from_state, 'to', $2::text,
-                              'version', m.version, 'by', $5::text, 'role', $6::text,
-                              'reason', $7::text)
-    FROM moved m
-)
+{recorded}
 SELECT r.yes AS revoked,
        EXISTS (SELECT 1 FROM found) AS found,
        EXISTS (SELECT 1 FROM permitted) AS permitted,
@@ -327,7 +322,33 @@ SELECT r.yes AS revoked,
        (SELECT f.version::int8 FROM found f) AS version,
        (SELECT m.version::int8 FROM moved m) AS new_version
 FROM revoked r
-"#;
+"#
+    )
+});
+
+/// The two CTEs every move of an order ends with, so that none is made
+/// without them: its history row and its `order.<to>` outbox event, one per
+/// row of a `moved` CTE (`order_id`, `bran_id`, `member_id`, `version`). The
+/// arguments are SQL expressions of the statement, never input.
+pub(crate) fn recorded(from: &str, to: &str, actor: &str, role: &str, reason: &str) -> String {
+    format!(
+        "history_row AS (
+             INSERT INTO order_history (order_id, bran_id, version, from_state, to_state, actor,
+                                        actor_role, reason)
+             SELECT m.order_id, m.bran_id, m.version, {from}, {to}, {actor}, {role}, {reason}
+             FROM moved m
+         ),
+         event_row AS (
+             INSERT INTO outbox (event_type, aggregate_id, payload)
+             SELECT 'order.' || {to}, m.order_id::text,
+                    jsonb_build_object('order_id', m.order_id, 'bran_id', m.bran_id,
+                                       'member_id', m.member_id, 'from', {from}, 'to', {to},
+                                       'version', m.version, 'by', {actor}, 'role', {role},
+                                       'reason', {reason})
+             FROM moved m
+         )"
+    )
+}
 
 /// The `state` column as a [`State`] (NULL: a legacy order, completed).
 pub(super) fn state(row: &Row<'_>) -> Result<State, DbError> {
