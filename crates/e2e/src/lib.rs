@@ -15,6 +15,9 @@ pub mod tokens;
 /// The JWT secret [`serve`] gives the app (tests forge tokens with it).
 pub const JWT_SECRET: &str = "e2e-secret-0123456789-abcdefghij-0123456789";
 
+/// The Bearer token [`serve`] gives the payment relay (`POST /internal/relay/`).
+pub const RELAY_TOKEN: &str = "e2e-relay-token-0123456789abcdef";
+
 /// Passwords of the service roles in the test cluster.
 pub const ROLE_PASSWORDS: [(&str, &str); 4] = [
     ("pizza_login", "login-pw-e2e"),
@@ -38,6 +41,8 @@ pub struct TestApp {
     /// Whether the app runs with `django_coexistence` (it then writes
     /// Django's password format).
     pub django_coexistence: bool,
+    /// The payment relay's Bearer token.
+    pub relay_token: String,
 }
 
 /// The processes behind the shared app (one host and its cluster, or a
@@ -81,8 +86,10 @@ pub fn app() -> &'static TestApp {
                     .expect("the login SpinApp's jwt_secret");
                 let django_coexistence =
                     sk.pod_variable("login", "django_coexistence").as_deref() == Some("true");
+                let relay_token = sk.pod_variable("order", "relay_token").unwrap_or_default();
                 let app = TestApp {
                     django_coexistence,
+                    relay_token,
                     base_url: sk.base_url(),
                     db_host: sk.database.pg.host_port(),
                     db: sk.database.name.clone(),
@@ -163,7 +170,11 @@ pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, Test
         .collect();
     // Behind one trusted proxy, as on SpinKube behind the ingress: the client
     // address comes from X-Forwarded-For (see `client_headers`).
-    let mut vars: Vec<(&str, &str)> = vec![("jwt_secret", JWT_SECRET), ("trusted_proxy_hops", "1")];
+    let mut vars: Vec<(&str, &str)> = vec![
+        ("jwt_secret", JWT_SECRET),
+        ("trusted_proxy_hops", "1"),
+        ("relay_token", RELAY_TOKEN),
+    ];
     let db_host = pg.host_port();
     vars.push(("db_host", &db_host));
     for (k, v) in &urls {
@@ -178,6 +189,11 @@ pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, Test
         db: db.to_owned(),
         admin_url: pg.superuser_url(db),
         jwt_secret: JWT_SECRET.to_owned(),
+        relay_token: vars
+            .iter()
+            .find(|(k, _)| *k == "relay_token")
+            .map_or(RELAY_TOKEN, |(_, v)| v)
+            .to_owned(),
         django_coexistence: vars
             .iter()
             .any(|(k, v)| *k == "django_coexistence" && *v == "true"),
@@ -348,6 +364,17 @@ impl TestApp {
             ("x-forwarded-for", from),
         ];
         self.request("POST", path, &headers, Some(body.to_string().as_bytes()))
+    }
+
+    /// One pass of the payment saga's relay, as a ticker makes it.
+    pub fn relay_pass(&self) -> Resp {
+        let auth = format!("Bearer {}", self.relay_token);
+        self.request(
+            "POST",
+            "/internal/relay/",
+            &[("authorization", &auth)],
+            None,
+        )
     }
 
     /// Runs SQL as the superuser and returns psql's unaligned output.

@@ -3,7 +3,7 @@
 //! status, the documented content type, the documented required headers, and
 //! a body that validates against the documented schema.
 
-use pizza_e2e::{Resp, app, unique_id};
+use pizza_e2e::{Resp, TestApp, app, unique_id};
 use serde_json::{Value, json};
 
 /// The document, as the app serves it.
@@ -501,4 +501,160 @@ fn the_answers_of_the_admin_endpoints_are_documented() {
         "/api/admin/healthz",
         a.get("/api/admin/healthz", None),
     );
+}
+
+/// A request of a walk: method, the document's path, the path asked, token
+/// (or none), extra headers and body.
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    String,
+    Option<&'a str>,
+    &'a [(&'a str, &'a str)],
+    Option<&'a Value>,
+);
+
+/// Sends each case in order and checks its answer against the document; the
+/// order id a checkout created, if one did.
+fn ask(a: &TestApp, doc: &Value, cases: &[Case]) -> Option<i64> {
+    let mut created = None;
+    for (method, documented, path, token, extra, body) in cases {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut h = vec![("content-type", "application/json")];
+        h.extend(auth.iter().map(|a| ("authorization", a.as_str())));
+        h.extend_from_slice(extra);
+        let body = body.map(Value::to_string);
+        let r = a.request(method, path, &h, body.as_deref().map(str::as_bytes));
+        if r.status == 201 {
+            created = r.json["order_id"].as_i64();
+        }
+        conforms(doc, &method.to_lowercase(), documented, &r);
+    }
+    created
+}
+
+#[test]
+fn the_answers_of_carts_checkout_and_payments_are_documented() {
+    let a = app();
+    let doc = document();
+    let (_, _, member) = a.member("contractc");
+    let (_, _, boss) = a.member_with_role("contractd", &pizza_db::MemberRole::Admin);
+    // In order, as one member's session.
+    let lines = json!({"branchId": "1", "lines": [
+        {"name": "The Greek Pizza", "size": "S", "quantity": 1}]});
+    let visa = json!({"payment_method": "tok_visa"});
+    let declined = json!({"payment_method": "tok_chargeDeclined"});
+    let key = unique_id("contract-checkout");
+    let (cart, checkout) = ("/api/order/cart/", "/api/order/cart/checkout/");
+    let m = Some(member.as_str());
+    let no_key: &[(&str, &str)] = &[];
+    let keyed: &[(&str, &str)] = &[("idempotency-key", &key)];
+    let cases: Vec<Case> = vec![
+        ("GET", cart, cart.into(), m, no_key, None),
+        ("GET", cart, cart.into(), None, no_key, None),
+        ("PUT", cart, cart.into(), m, no_key, Some(&lines)),
+        (
+            "PUT",
+            cart,
+            cart.into(),
+            m,
+            &[("if-match", "\"5\"")],
+            Some(&lines),
+        ),
+        (
+            "PUT",
+            cart,
+            cart.into(),
+            m,
+            &[("if-match", "*")],
+            Some(&lines),
+        ),
+        (
+            "PUT",
+            cart,
+            cart.into(),
+            m,
+            &[("if-match", "\"0\"")],
+            Some(&visa),
+        ),
+        (
+            "PUT",
+            cart,
+            cart.into(),
+            m,
+            &[("if-match", "\"0\"")],
+            Some(&lines),
+        ),
+        ("POST", checkout, checkout.into(), m, no_key, Some(&visa)),
+        ("POST", checkout, checkout.into(), None, keyed, Some(&visa)),
+        ("POST", checkout, checkout.into(), m, keyed, Some(&visa)),
+        ("POST", checkout, checkout.into(), m, keyed, Some(&visa)),
+        ("POST", checkout, checkout.into(), m, keyed, Some(&declined)),
+        (
+            "POST",
+            checkout,
+            checkout.into(),
+            m,
+            &[("idempotency-key", "other")],
+            Some(&visa),
+        ),
+    ];
+    let id = ask(a, &doc, &cases).expect("checked out");
+    let (pay, pay_path) = ("/api/order/{id}/pay/", format!("/api/order/{id}/pay/"));
+    let (dead, replay) = (
+        "/api/admin/outbox/dead/",
+        "/api/admin/outbox/{event_id}/replay/",
+    );
+    let b = Some(boss.as_str());
+    let p1: &[(&str, &str)] = &[("idempotency-key", "p1")];
+    let cases: Vec<Case> = vec![
+        ("POST", pay, pay_path.clone(), m, p1, Some(&visa)),
+        ("POST", pay, pay_path.clone(), m, no_key, Some(&visa)),
+        ("POST", pay, "/api/order/0/pay/".into(), m, p1, Some(&visa)),
+        ("POST", pay, pay_path, b, p1, Some(&visa)),
+        ("GET", dead, dead.into(), b, no_key, None),
+        ("GET", dead, format!("{dead}?limit=500"), b, no_key, None),
+        ("GET", dead, dead.into(), m, no_key, None),
+        ("GET", dead, dead.into(), None, no_key, None),
+        (
+            "POST",
+            replay,
+            "/api/admin/outbox/1/replay/".into(),
+            b,
+            no_key,
+            None,
+        ),
+        (
+            "POST",
+            replay,
+            "/api/admin/outbox/1/replay/".into(),
+            m,
+            no_key,
+            None,
+        ),
+    ];
+    ask(a, &doc, &cases);
+
+    let webhook = "/api/order/payments/webhook/";
+    let event = json!({"id": "evt_c", "type": "customer.created", "data": {"object": {}}});
+    let event = event.to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let signature = pizza::payments::signature::sign(b"whsec_test_pizza", now, event.as_bytes());
+    let deliver = |signature: &str| {
+        let h = [
+            ("content-type", "application/json"),
+            ("webhook-signature", signature),
+        ];
+        let r = a.request("POST", webhook, &h, Some(event.as_bytes()));
+        conforms(&doc, "post", webhook, &r);
+    };
+    if !pizza_e2e::through_spinkube() {
+        // The dev overlay's webhook secret is generated, not the default.
+        deliver(&signature);
+    }
+    deliver(&signature);
+    deliver("t=1,v1=00");
 }

@@ -134,17 +134,43 @@ fn each_role_has_exactly_the_privileges_its_statements_need() {
         &format!("UPDATE member SET member_nm = 'x' WHERE member_id = '{id}'"),
     );
     assert!(err.is_some_and(|e| e.contains("permission denied")));
-    // order claims idempotency keys but never rewrites them, and writes
-    // outbox events without reading them (a relay has its own role).
-    for sql in [
-        "UPDATE order_idempotency SET request_hash = request_hash",
-        "SELECT count(*) FROM outbox",
+    // order claims idempotency keys but never rewrites them. Its relay reads
+    // the outbox and settles events, but never rewrites or deletes one; the
+    // admin role may only send a dead letter back.
+    for (role, sql) in [
+        (
+            "pizza_order",
+            "UPDATE outbox SET handled_at = handled_at, attempts = attempts",
+        ),
+        (
+            "pizza_admin_api",
+            "UPDATE outbox SET dead_at = dead_at, attempts = attempts",
+        ),
     ] {
-        let err = denial("pizza_order", sql);
+        assert_eq!(denial(role, sql), None, "{role}: {sql}");
+    }
+    for (role, sql) in [
+        (
+            "pizza_admin_api",
+            "UPDATE outbox SET handled_at = handled_at",
+        ),
+        ("pizza_admin_api", "UPDATE outbox SET payload = payload"),
+        ("pizza_order", "UPDATE outbox SET payload = payload"),
+        ("pizza_order", "DELETE FROM outbox"),
+        ("pizza_menu", "SELECT count(*) FROM outbox"),
+        ("pizza_login", "SELECT count(*) FROM cart"),
+        ("pizza_order", "DELETE FROM cart"),
+        ("pizza_order", "DELETE FROM order_payment"),
+        (
+            "pizza_order",
+            "UPDATE order_idempotency SET request_hash = request_hash",
+        ),
+    ] {
+        let err = denial(role, sql);
         assert!(
             err.as_deref()
                 .is_some_and(|e| e.contains("permission denied")),
-            "{sql}: {err:?}"
+            "{role}: {sql}: {err:?}"
         );
     }
     // Roles are granted by the admin tool only: no service role writes them;
@@ -185,7 +211,7 @@ fn each_role_has_exactly_the_privileges_its_statements_need() {
         ("pizza_admin_api", "SELECT count(*) FROM orders"),
         ("pizza_admin_api", "DELETE FROM admin_audit"),
         ("pizza_admin_api", "UPDATE admin_audit SET actor = actor"),
-        ("pizza_admin_api", "SELECT count(*) FROM outbox"),
+        ("pizza_admin_api", "DELETE FROM outbox"),
         ("pizza_admin_api", "DELETE FROM revoked_token"),
         // No service role but admin writes roles, cutoffs or the catalogue.
         (
