@@ -1,7 +1,8 @@
 # The pizza backend: one Spin app, one wasm component per endpoint.
 #
 #   make up      build, start a private PostgreSQL (installed if missing), migrate, seed,
-#                and serve on http://$(LISTEN) with `spin up`, or the project's spin-host
+#                and serve on http://$(LISTEN) with `spin up`, or the project's spin-host,
+#                with the payment relay's ticker (scripts/relay-ticker.sh)
 #   make test    lints (fmt, clippy native and wasm), unit, host fixture, end-to-end
 #                and deployment checks
 #   make bench   benchmarks (QUICK=1 for the short run)
@@ -51,6 +52,7 @@ db: build-native
 
 up: build db
 	@source .dev/env; \
+	bash scripts/relay-ticker.sh "http://$(LISTEN)" $$$$ & \
 	if command -v spin >/dev/null 2>&1; then \
 	  echo "serving with spin up on http://$(LISTEN)"; exec spin up --listen $(LISTEN); \
 	else \
