@@ -60,6 +60,11 @@ EXTERNAL_SECRETS = {
     "pizza-admin-db": {"url", "password"},
     "pizza-db-ca": {"ca.crt"},
     "pizza-db-backup": {"ACCESS_KEY_ID", "ACCESS_SECRET_KEY"},
+    # Payments (docs/deploy.md, "Payments"): the provider's key and webhook secret (the
+    # provider issues them), and the relay's Bearer token (the order SpinApp and the ticker).
+    "pizza-payment-provider": {"payment_provider_key"},
+    "pizza-payment-webhook": {"payment_webhook_secret"},
+    "pizza-relay": {"relay_token"},
 }
 SERVICES = ("login", "menu", "order", "admin")   # SpinApp name = service; its Secret pizza-<service>-db
 # Each service's PostgreSQL role (the migrations create it; the migration Job gives it LOGIN,
@@ -71,8 +76,23 @@ ROLES = {svc: "pizza_admin_api" if svc == "admin" else f"pizza_{svc}" for svc in
 # a PodDisruptionBudget: admin serves only the shop owner's screens. dev scales them to zero
 # with KEDA like the others. The rest scale with an HPA (test_workloads.py).
 FIXED_REPLICAS = ("admin",)
-# What each SpinApp runs besides its own `<service>-*` components.
-EXTRA_COMPONENTS = {"menu": ("docs-openapi",)}
+# What each SpinApp runs besides its own `<service>-*` components: order the payment
+# provider components, chained from its relay (payments-test-provider in dev only).
+EXTRA_COMPONENTS = {"menu": ("docs-openapi",), "order": ("payments-provider", "payments-test-provider")}
+# Components that run in dev only, in exactly one SpinApp there, and in none in stg/prod.
+DEV_ONLY = {"payments-test-provider": "the test payment provider: never where real money moves"}
+# Components with a (non-private) route that no HTTPRoute may reach: called inside the
+# cluster only. The relay: the relay ticker CronJob POSTs it (base/relay-ticker).
+INTERNAL_ROUTES = {"order-relay": "the payment relay, POSTed by the relay ticker inside the cluster"}
+# Secrets a SpinApp may read besides pizza-jwt and its own pizza-<service>-db.
+SERVICE_SECRETS = {"order": ("pizza-payment-provider", "pizza-payment-webhook", "pizza-relay")}
+# The payment pieces (docs/deploy.md, "Payments"): the relay component, the one component
+# that calls the provider (at payment_provider_url, HTTPS outside dev), the ticker's pods.
+RELAY_COMPONENT = "order-relay"
+PROVIDER_COMPONENT = "payments-provider"
+PROVIDER_URL_VAR = "payment_provider_url"
+TICKER_ROLE = "relay-ticker"
+HTTPS_PORT = 443
 # The budget keys of pizza-config (base/kustomization.yaml; docs/deploy.md, "Database tier").
 LIMIT_KEY = "{}_db_connection_limit"
 RESERVE_KEY = "db_connection_reserve"
@@ -234,14 +254,55 @@ def pooler_for_host(ctx: Ctx, env: str, host: str | None) -> dict | None:
     return None
 
 
+def pod_template(o: dict) -> dict:
+    """The pod template of a Job or CronJob."""
+    return o["spec"]["jobTemplate"]["spec"]["template"] if o["kind"] == "CronJob" else o["spec"]["template"]
+
+
 def pod_groups(ctx: Ctx, env: str) -> list[tuple[str, dict, str]]:
-    """(what, pod labels, kind) of the pods this repository runs: 'app' (each SpinApp) and
-    'admin' (the migration Job and housekeeping, which connect as the schema owner)."""
+    """(what, pod labels, kind) of the pods this repository runs: 'app' (each SpinApp),
+    'ticker' (the relay ticker's pods, pizza.shop/role TICKER_ROLE, which call the relay's
+    SpinApp only) and 'admin' (the migration Job and housekeeping, which connect as the
+    schema owner)."""
     out = [(f"SpinApp/{a['metadata']['name']}", a["spec"].get("podLabels") or {}, "app") for a in spinapps(ctx, env)]
     for o in ctx.objs(env, "Job") + ctx.objs(env, "CronJob"):
-        tpl = o["spec"]["jobTemplate"]["spec"]["template"] if o["kind"] == "CronJob" else o["spec"]["template"]
-        out.append((f"{o['kind']}/{o['metadata']['name']}", (tpl.get("metadata") or {}).get("labels") or {}, "admin"))
+        labels = (pod_template(o).get("metadata") or {}).get("labels") or {}
+        kind = "ticker" if labels.get("pizza.shop/role") == TICKER_ROLE else "admin"
+        out.append((f"{o['kind']}/{o['metadata']['name']}", labels, kind))
     return out
+
+
+def runs_component(ctx: Ctx, env: str, component: str) -> list[str]:
+    """The SpinApps of an overlay that run `component`."""
+    return [a["metadata"]["name"] for a in spinapps(ctx, env) if component in (a["spec"].get("components") or [])]
+
+
+def resolve_template(ctx: Ctx, env: str, app: str, text: str) -> str | None:
+    """`text` (a spin.toml template, e.g. an allowed_outbound_hosts entry) with each
+    {{ variable }} replaced by the value SpinApp `app` gives it, else spin.toml's default;
+    None where a variable has neither (or comes from a Secret)."""
+    def value(m):
+        v = app_variable(ctx, env, app, m.group(1))
+        if v is None:
+            v = (ctx.spin.variables.get(m.group(1)) or {}).get("default")
+        if v is None:
+            raise LookupError(m.group(1))
+        return str(v)
+    try:
+        return TEMPLATE_RE.sub(value, text)
+    except LookupError:
+        return None
+
+
+def provider_is_external(ctx: Ctx, env: str, app: str) -> bool:
+    """Whether SpinApp `app` runs the provider component with payment_provider_url on a
+    host outside the app (not `*.spin.internal`): its pods then need HTTPS egress."""
+    a = ctx.find(env, "SpinApp", app)
+    if not a or PROVIDER_COMPONENT not in (a["spec"].get("components") or []):
+        return False
+    url = resolve_template(ctx, env, app, "{{ %s }}" % PROVIDER_URL_VAR) or ""
+    host = re.sub(r"^[a-z]+://", "", url).split("/")[0].split(":")[0]
+    return bool(host) and not host.endswith(".spin.internal")
 
 
 def generated_base(name: str) -> str:

@@ -1,7 +1,9 @@
 """NetworkPolicies (docs/deploy.md section 8), evaluated through both ends of every policy:
 the app pods admit only the pods in front of them (the Gateway's, or in dev the KEDA
-interceptor's) on port 80 and reach only DNS and PostgreSQL; each SpinApp reaches its own
-pooler and nothing else of the database tier; poolers and admin pods reach the server."""
+interceptor's) on port 80, and the relay's SpinApp also the relay ticker's; they reach only
+DNS and PostgreSQL, and the provider's SpinApp HTTPS outside the cluster where its provider
+is external; the ticker reaches only DNS and the relay's SpinApp; each SpinApp reaches its
+own pooler and nothing else of the database tier; poolers and admin pods reach the server."""
 from __future__ import annotations
 
 import copy
@@ -10,9 +12,10 @@ import json
 import pytest
 
 from gateway import via_interceptor
-from manifests import (APP_PORT, ENVS, KEDA_INTERCEPTOR, POSTGRES_PORT, Ctx, app_variable, cluster_pod_labels,
-                       cnpg_objs, db_server_pods, find_obj, mutated, no_errors, pod_groups, pooler_for_host,
-                       pooler_pod_labels, selects, spinapps)
+from manifests import (APP_PORT, ENVS, HTTPS_PORT, KEDA_INTERCEPTOR, POSTGRES_PORT, RELAY_COMPONENT, TICKER_ROLE, Ctx,
+                       app_variable, cluster_pod_labels, cnpg_objs, db_server_pods, find_obj, mutated,
+                       no_errors, pod_groups, pooler_for_host, pooler_pod_labels, provider_is_external,
+                       runs_component, selects, spinapps)
 
 DNS_PORT = 53
 CNPG_OPERATOR = ("cnpg-system", "app.kubernetes.io/name", "cloudnative-pg")   # Helm defaults
@@ -37,14 +40,37 @@ def _gateway_peer(peer: dict, own_ns: str) -> bool:
             and set(pod) == {"matchLabels"} and bool(pod["matchLabels"]))
 
 
+PRIVATE_RANGES = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
+
+
+def _ticker_peer(peer: dict) -> bool:
+    """A peer that names the relay ticker's pods, in the policy's own namespace."""
+    return set(peer) == {"podSelector"} and peer["podSelector"] == {"matchLabels": {"pizza.shop/role": TICKER_ROLE}}
+
+
+def _relay_app_peer(ctx: Ctx, env: str, peer: dict) -> bool:
+    """A peer that names exactly the pods of the SpinApp(s) running the relay, in the
+    policy's own namespace."""
+    if set(peer) != {"podSelector"}:
+        return False
+    apps = {a["metadata"]["name"]: a["spec"].get("podLabels") or {} for a in spinapps(ctx, env)}
+    relay = set(runs_component(ctx, env, RELAY_COMPONENT))
+    picked = {n for n, labels in apps.items() if selects(peer["podSelector"], labels)}
+    return bool(relay) and picked == relay and bool(peer["podSelector"])
+
+
 def check_networkpolicies(ctx: Ctx, envs=ENVS) -> list[str]:
     """App pods: in only on 80, and only from the pods in front of them: the Gateway's
     data-plane pods (a namespace and pod labels set per overlay) where the HTTPRoutes lead
     to the SpinApps' Services, the KEDA interceptor alone where they lead to it (dev); and
-    that front door does reach every SpinApp.
+    that front door does reach every SpinApp. The relay's SpinApp (order) also admits the
+    relay ticker's pods, and no other SpinApp does.
     App, migration and housekeeping pods: out only to DNS (53) and PostgreSQL (5432) -
     for the app the poolers where the overlay has any (else the server), for the admin
-    pods the server itself (never a transaction pooler)."""
+    pods the server itself (never a transaction pooler); the provider's SpinApp also to
+    HTTPS (443) outside the cluster's private ranges where its payment_provider_url is an
+    external host (stg/prod), and no other pod there. Relay ticker pods: no ingress, out
+    only to DNS and the relay's SpinApp on 80."""
     errs = []
     for env in envs:
         nps = ctx.objs(env, "NetworkPolicy")
@@ -56,10 +82,15 @@ def check_networkpolicies(ctx: Ctx, envs=ENVS) -> list[str]:
         front: list = []                  # (namespace, pod labels) allowed in
         servers = db_server_pods(ctx, env)
         poolers = [pooler_pod_labels(p) for p in cnpg_objs(ctx, env, "Pooler")]
+        relay_apps = set(runs_component(ctx, env, RELAY_COMPONENT))
         for what, labels, kind in pod_groups(ctx, env):
             targets = poolers if kind == "app" and poolers else servers
             others = [t for t in servers + poolers if t not in targets]
             sel = [np for np in nps if selects(np["spec"].get("podSelector") or {}, labels)]
+            app = labels.get("pizza.shop/service", "") if kind == "app" else ""
+            https = kind == "app" and provider_is_external(ctx, env, app)
+            want = {"app": {DNS_PORT, POSTGRES_PORT} | ({HTTPS_PORT} if https else set()),
+                    "admin": {DNS_PORT, POSTGRES_PORT}, "ticker": {DNS_PORT, APP_PORT}}[kind]
             egress_ports = set()
             for np in sel:
                 name = f"{env}: NetworkPolicy/{np['metadata']['name']} ({what})"
@@ -70,7 +101,10 @@ def check_networkpolicies(ctx: Ctx, envs=ENVS) -> list[str]:
                     if not peers:
                         errs.append(f"{name}: ingress from anywhere")
                     for p in peers:
-                        if _peer_ok(p, [KEDA_INTERCEPTOR]):
+                        if _ticker_peer(p):
+                            if app not in relay_apps:
+                                errs.append(f"{name}: admits the relay ticker, but {app} does not run the relay")
+                        elif _peer_ok(p, [KEDA_INTERCEPTOR]):
                             if not through_keda:
                                 errs.append(f"{name}: admits the KEDA interceptor, which no HTTPRoute here sends to")
                             front.append((KEDA_INTERCEPTOR[0], {KEDA_INTERCEPTOR[1]: KEDA_INTERCEPTOR[2]}))
@@ -82,7 +116,7 @@ def check_networkpolicies(ctx: Ctx, envs=ENVS) -> list[str]:
                                           p["podSelector"]["matchLabels"]))
                         else:
                             errs.append(f"{name}: ingress from {p} is neither the Gateway's pods (one other namespace "
-                                        "by name, pods by labels) nor the KEDA interceptor")
+                                        "by name, pods by labels), the KEDA interceptor, nor the relay ticker")
                     ports = rule.get("ports") or []
                     if not ports or any(p.get("port") != APP_PORT for p in ports):
                         errs.append(f"{name}: ingress ports must be exactly {APP_PORT}")
@@ -95,7 +129,17 @@ def check_networkpolicies(ctx: Ctx, envs=ENVS) -> list[str]:
                     if ports == {DNS_PORT}:
                         if not all(_peer_ok(p, [("kube-system", "k8s-app", "kube-dns")]) for p in peers):
                             errs.append(f"{name}: DNS egress must go to kube-dns only")
-                    elif ports == {POSTGRES_PORT}:
+                    elif ports == {APP_PORT} and kind == "ticker":
+                        if not all(_relay_app_peer(ctx, env, p) for p in peers):
+                            errs.append(f"{name}: the relay ticker's egress on {APP_PORT} must go to the pods of "
+                                        f"{sorted(relay_apps)} (which run {RELAY_COMPONENT}) only")
+                    elif ports == {HTTPS_PORT} and https:
+                        for p in peers:
+                            block = p.get("ipBlock") or {}
+                            if set(p) != {"ipBlock"} or not PRIVATE_RANGES <= set(block.get("except") or []):
+                                errs.append(f"{name}: the payment provider egress peer {p} must be an ipBlock that "
+                                            f"excludes the cluster's private ranges {sorted(PRIVATE_RANGES)}")
+                    elif ports == {POSTGRES_PORT} and kind != "ticker":
                         for p in peers:
                             cidr = (p.get("ipBlock") or {}).get("cidr", "")
                             if cidr:
@@ -111,10 +155,12 @@ def check_networkpolicies(ctx: Ctx, envs=ENVS) -> list[str]:
                                 errs.append(f"{name}: PostgreSQL egress peer {p} also reaches "
                                             + ("the server past the pooler" if kind == "app" else "a pooler (admin work needs a session)"))
                     else:
-                        errs.append(f"{name}: egress ports {sorted(map(str, ports))} are neither DNS nor PostgreSQL")
+                        errs.append(f"{name}: egress ports {sorted(map(str, ports))} are not among {kind} pods' "
+                                    f"{sorted(want)}")
                     egress_ports |= ports
-            if egress_ports != {DNS_PORT, POSTGRES_PORT}:
-                errs.append(f"{env}: {what} pods may reach ports {sorted(egress_ports)}; they need exactly DNS and PostgreSQL")
+            if egress_ports != want:
+                errs.append(f"{env}: {what} pods may reach ports {sorted(egress_ports)}; they need exactly {sorted(want)}"
+                            + (" (DNS, PostgreSQL, the payment provider's HTTPS)" if https else ""))
         if not front:
             errs.append(f"{env}: no NetworkPolicy admits the " + ("KEDA interceptor" if through_keda else "Gateway's pods")
                         + " to the app pods: nothing reaches the SpinApps")
@@ -171,6 +217,8 @@ def check_db_paths(ctx: Ctx, envs=ENVS) -> list[str]:
         servers = db_server_pods(ctx, env)
         poolers = cnpg_objs(ctx, env, "Pooler")
         for what, labels, kind in pod_groups(ctx, env):
+            if kind == "ticker":
+                continue                     # below: the relay's SpinApp and nothing else
             if kind == "app" and poolers:
                 mine = pooler_for_host(ctx, env, app_variable(ctx, env, labels.get("pizza.shop/service", ""), "db_host"))
                 for p in poolers:
@@ -188,6 +236,18 @@ def check_db_paths(ctx: Ctx, envs=ENVS) -> list[str]:
                 for p in poolers:
                     if reachable(ctx, env, labels, pooler_pod_labels(p), POSTGRES_PORT):
                         errs.append(f"{env}: {what} can reach Pooler/{p['metadata']['name']} (it must use the server directly)")
+        for what, labels, kind in pod_groups(ctx, env):
+            if kind != "ticker":
+                continue
+            for a in spinapps(ctx, env):
+                ok = reachable(ctx, env, labels, a["spec"].get("podLabels") or {}, APP_PORT)
+                relay = RELAY_COMPONENT in (a["spec"].get("components") or [])
+                if ok != relay:
+                    errs.append(f"{env}: {what} {'can' if ok else 'cannot'} reach SpinApp/{a['metadata']['name']} on "
+                                f"{APP_PORT}" + (f" (it POSTs its {RELAY_COMPONENT})" if relay else " (only the relay's)"))
+            for srv in servers + [pooler_pod_labels(p) for p in poolers]:
+                if reachable(ctx, env, labels, srv, POSTGRES_PORT):
+                    errs.append(f"{env}: {what} can reach the database {srv}")
         for p in poolers:
             c = ctx.find(env, "Cluster", p["spec"]["cluster"]["name"])
             if c and not reachable(ctx, env, pooler_pod_labels(p), cluster_pod_labels(c), POSTGRES_PORT):
@@ -209,7 +269,7 @@ def test_app_pods_admit_only_their_front_door_and_reach_only_dns_and_postgresql(
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_each_spinapp_reaches_its_pooler_only_and_admin_pods_the_server(ctx, env):
+def test_each_spinapp_reaches_its_pooler_only_admin_pods_the_server_and_the_ticker_the_relay_only(ctx, env):
     no_errors(check_db_paths(ctx, [env]))
 
 
@@ -261,3 +321,57 @@ def test_db_path_check_catches_an_app_past_its_pooler_and_a_pooler_closed_to_its
             {"from": [{"podSelector": {"matchLabels": {"pizza.shop/role": "app"}}}]})
     errs = check_db_paths(mutated(ctx, f))
     assert len(errs) >= 2, errs
+
+
+def test_networkpolicy_check_catches_the_ticker_admitted_by_menu_https_for_menu_and_none_for_the_provider(ctx):
+    def f(c):
+        c.rendered["stg"].append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                                  "metadata": {"name": "oops"}, "spec": {
+                                      "podSelector": {"matchLabels": {"pizza.shop/role": "app",
+                                                                      "pizza.shop/service": "menu"}},
+                                      "policyTypes": ["Ingress", "Egress"],
+                                      "ingress": [{"from": [{"podSelector": {"matchLabels": {
+                                          "pizza.shop/role": TICKER_ROLE}}}], "ports": [{"port": 80}]}],
+                                      "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                                                  "ports": [{"port": 443}]}]}})
+        c.rendered["prod"] = [o for o in c.rendered["prod"] if not (
+            o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "pizza-order-to-payment-provider")]
+    errs = check_networkpolicies(mutated(ctx, f))
+    assert (any("stg: NetworkPolicy/oops (SpinApp/menu): admits the relay ticker" in e for e in errs)
+            and any("stg: NetworkPolicy/oops (SpinApp/menu): egress ports ['443']" in e for e in errs)
+            and any(e.startswith("prod: SpinApp/order pods may reach ports [53, 5432]") for e in errs)), errs
+
+
+def test_networkpolicy_check_catches_provider_egress_into_the_cluster_and_in_dev(ctx):
+    def f(c):
+        np = find_obj(c, "stg", "NetworkPolicy", "pizza-order-to-payment-provider")
+        np["spec"]["egress"][0]["to"][0]["ipBlock"]["except"] = []
+        prod = find_obj(c, "prod", "NetworkPolicy", "pizza-order-to-payment-provider")
+        c.rendered["dev"].append(copy.deepcopy(prod))              # dev's provider is in the pod
+    errs = check_networkpolicies(mutated(ctx, f))
+    assert (any(e.startswith("stg: NetworkPolicy/pizza-order-to-payment-provider") and "private ranges" in e
+                for e in errs)
+            and any(e.startswith("dev: NetworkPolicy/pizza-order-to-payment-provider") for e in errs)), errs
+
+
+def test_networkpolicy_check_catches_the_ticker_open_to_every_app_pod(ctx):
+    def f(c):
+        np = find_obj(c, "prod", "NetworkPolicy", "pizza-relay-ticker-to-order")
+        np["spec"]["egress"][0]["to"][0]["podSelector"] = {"matchLabels": {"pizza.shop/role": "app"}}
+    errs = check_networkpolicies(mutated(ctx, f))
+    assert any(e.startswith("prod: NetworkPolicy/pizza-relay-ticker-to-order") and "relay ticker's egress" in e
+               for e in errs), errs
+
+
+def test_db_path_check_catches_the_ticker_cut_off_from_the_relay_and_let_into_the_database(ctx):
+    def f(c):
+        find_obj(c, "dev", "NetworkPolicy", "pizza-order-from-relay-ticker")["spec"]["ingress"][0]["from"] = [
+            {"podSelector": {"matchLabels": {"pizza.shop/role": "nobody"}}}]
+        np = find_obj(c, "stg", "NetworkPolicy", "pizza-relay-ticker-to-order")
+        np["spec"]["egress"].append({"to": [{"podSelector": {"matchLabels": {"pizza.shop/role": "pooler"}}}],
+                                     "ports": [{"port": 5432}]})
+        find_obj(c, "stg", "NetworkPolicy", "pizza-db-pooler-rw-ingress")["spec"]["ingress"][0]["from"].append(
+            {"podSelector": {"matchLabels": {"pizza.shop/role": TICKER_ROLE}}})
+    errs = check_db_paths(mutated(ctx, f))
+    assert (any(e.startswith("dev: CronJob/pizza-relay-ticker cannot reach SpinApp/order") for e in errs)
+            and any(e.startswith("stg: CronJob/pizza-relay-ticker can reach the database") for e in errs)), errs

@@ -1,6 +1,7 @@
 """The Django-to-Spin cutover (docs/deploy.md section 9): spinkube/rollout/, rendered with
-`kubectl kustomize`, splits each Django path between Django's Service and the SpinApp prod
-routes it to, with Spin's weight 0 as committed; and the kubectl weight steps of the
+`kubectl kustomize`, splits each of Django's paths between Django's Service and the SpinApp
+prod routes it to, with Spin's weight 0 as committed, and sends every path only Spin serves
+to the SpinApp alone, by Gateway API's precedence; and the kubectl weight steps of the
 checked runbook block, run with a stand-in kubectl against those routes, apply."""
 from __future__ import annotations
 
@@ -12,26 +13,100 @@ import shutil
 import subprocess
 import tempfile
 
-from gateway import best_rule, gateway_rules, grant_allows
-from manifests import APP_PORT, DOCS, SPINKUBE, Ctx, api_group, kustomize, namespace_of, no_errors, spinapps
+from gateway import RouteRule, best_rule, gateway_rules, grant_allows, path_match, route_path
+from manifests import (APP_PORT, DOCS, INTERNAL_ROUTES, NOT_DEPLOYED, SPINKUBE, Ctx, api_group, kustomize,
+                       namespace_of, no_errors, spinapps)
 from validators import core_groups, model_packages, validate_core, validate_models
 
-# The paths the Django services' ingress routed: the rollout moves these, one at a time.
-DJANGO_PATHS = ("/api/login", "/api/menu", "/api/order")
+# The prefixes the Django services' ingress routed: the rollout moves them one service at a time.
+DJANGO_PREFIXES = ("/api/login", "/api/menu", "/api/order")
+# The endpoints the Django services serve under them (the peer's API contract: 3 login, 1
+# "internal" token check its ingress exposes, 3 menu, 3 order; `/`, /healthz and /livez are
+# in-cluster only). Django answers the slash-less form of a slashed one itself (APPEND_SLASH:
+# a 301, or a 500 for a POST with DEBUG on), and everything else under the prefixes 404.
+DJANGO_ENDPOINTS = (
+    "/api/login/", "/api/login/register/", "/api/login/logout/", "/api/login/int/auth/verify",
+    "/api/menu/", "/api/menu/types/", "/api/menu/get_pizza_id/",
+    "/api/order/", "/api/order/myorder/", "/api/order/branch/",
+)
 ROLLOUT_DIR = os.path.join(SPINKUBE, "rollout")
+
+
+def django_paths() -> list[str]:
+    """Every path Django answers under its prefixes: each endpoint, and a slashed one's
+    slash-less form (its APPEND_SLASH answer)."""
+    out = []
+    for p in DJANGO_ENDPOINTS:
+        out += [p.rstrip("/"), p] if p.endswith("/") else [p]
+    return out
+
+
+def probe_path(route: str) -> str:
+    """A concrete path a spin.toml route answers: each `:param` segment as 1 (an order id),
+    a trailing `/...` as /probe."""
+    return "/".join("1" if seg.startswith(":") else seg for seg in route_path(route).split("/"))
+
+
+def spin_only_paths(ctx: Ctx) -> list[tuple[str, str, str]]:
+    """(path, spin.toml route, component) for every public route of a deployed component
+    that is not one of Django's paths, and its slash-less form: the paths only Spin serves."""
+    django, out = set(django_paths()), []
+    for route, comp in ctx.spin.routes:
+        if route is None or comp in NOT_DEPLOYED:
+            continue
+        path = probe_path(route)
+        for p in dict.fromkeys([path, path.rstrip("/") or "/"]):
+            if p not in django:
+                out.append((p, route, comp))
+    return out
 
 
 def render_rollout(directory: str = ROLLOUT_DIR) -> list[dict]:
     return kustomize(directory)
 
 
+def rollout_rules(objs: list[dict], prod_ns: str, apps: set) -> list[RouteRule]:
+    """One RouteRule per path match of the rollout's HTTPRoutes, named "ROUTE rules[i]", each
+    backend labelled "spin:APP" (a SpinApp's Service in prod's namespace) or "django:NAME"
+    (anything else: the Django Service next to the route)."""
+    out = []
+    for r in (o for o in objs if o["kind"] == "HTTPRoute"):
+        ns, spec = namespace_of(r), r.get("spec") or {}
+        for i, rule in enumerate(spec.get("rules") or []):
+            backends = []
+            for ref in rule.get("backendRefs") or []:
+                spin = ref.get("namespace", ns) == prod_ns and ref.get("name") in apps
+                backends.append((f"{'spin' if spin else 'django'}:{ref.get('name')}", ref.get("weight", 1)))
+            for m in rule.get("matches") or [{}]:
+                path = m.get("path") or {}
+                out.append(RouteRule(f"{r['metadata']['name']} rules[{i}]", ns, spec.get("hostnames") or [],
+                                     path.get("type", "PathPrefix"), path.get("value", "/"), backends,
+                                     [k for k in ("headers", "queryParams", "method") if m.get(k)]))
+    return out
+
+
+def _grouped(problems: dict) -> list[str]:
+    return [f"{msg}: {', '.join(paths)}" for msg, paths in problems.items()]
+
+
 def check_rollout(ctx: Ctx, directory: str = ROLLOUT_DIR, objs: list[dict] | None = None) -> list[str]:
     """spinkube/rollout/ (the Django-to-Spin cutover), rendered: it validates (core kinds and
     the Gateway API package); every object names its namespace; one HTTPRoute per Django
-    path, on prod's Gateway listener, with exactly two backendRefs: [0] the Django Service
-    next to the route, [1] the Service of the SpinApp that prod's HTTPRoutes send that path
-    to, in prod's namespace, port 80, granted by a ReferenceGrant there; committed with
-    Spin's weight 0 and Django's above 0, so applying it moves no traffic."""
+    service (its matches all under one of DJANGO_PREFIXES), on prod's Gateway listener, with
+    - rules[0] the weighted rule, exactly two backendRefs: [0] the Django Service next to the
+      route, [1] a SpinApp's Service in prod's namespace, port 80, granted by a
+      ReferenceGrant there; committed with Spin's weight 0 and Django's above 0, so
+      applying it moves none of Django's traffic;
+    - every other rule one backendRef, a SpinApp's Service (granted, weight above 0): no
+      rule but rules[0] names Django;
+    - only Exact and PathPrefix path matches (PathPrefix without a trailing `/`), no match
+      twice.
+    Then, by Gateway API's precedence over all the rollout's rules: each of Django's paths
+    (django_paths) reaches a weighted rule whose backendRefs[1] is the SpinApp prod routes
+    that path to; each path only Spin serves (spin_only_paths) under a Django prefix
+    reaches a rule that sends it to that SpinApp alone, and no path only Spin serves,
+    anywhere, reaches a rule that names Django (a share of it would get Django's 404); the
+    payment relay reaches no rule; and every weighted match covers one of Django's paths."""
     if objs is None:
         try:
             objs = render_rollout(directory)
@@ -45,10 +120,20 @@ def check_rollout(ctx: Ctx, directory: str = ROLLOUT_DIR, objs: list[dict] | Non
         if not o["metadata"].get("namespace"):
             errs.append(f"rollout {o['kind']}/{o['metadata']['name']}: no namespace (the routes live next to Django, the grant in prod's)")
     prod_apps = spinapps(ctx, "prod")
+    apps = {a["metadata"]["name"] for a in prod_apps}
     prod_ns = namespace_of(prod_apps[0]) if prod_apps else "pizza-prod"
-    table = gateway_rules(ctx, "prod")
+    prod_table = gateway_rules(ctx, "prod")
     prod_parents = {json.dumps(r["spec"].get("parentRefs"), sort_keys=True) for r in ctx.objs("prod", "HTTPRoute")}
-    covered = set()
+
+    def spin_ref_problem(ref: dict, ns: str) -> str | None:
+        if (ref.get("namespace"), ref.get("port")) != (prod_ns, APP_PORT) or ref.get("name") not in apps:
+            return (f"is {ref.get('namespace')}/{ref.get('name')}:{ref.get('port')}, not a SpinApp's Service "
+                    f"({sorted(apps)}) in {prod_ns} on {APP_PORT}")
+        if not grant_allows(objs, ns, prod_ns, ref["name"]):
+            return f"is Service {ref['name']}, but no ReferenceGrant in {prod_ns} lets HTTPRoutes of {ns} use it"
+        return None
+
+    services: dict = {}
     for r in (o for o in objs if o["kind"] == "HTTPRoute"):
         where, spec, ns = f"rollout HTTPRoute/{r['metadata']['name']}", r.get("spec") or {}, namespace_of(r)
         if json.dumps(spec.get("parentRefs"), sort_keys=True) not in prod_parents:
@@ -56,37 +141,112 @@ def check_rollout(ctx: Ctx, directory: str = ROLLOUT_DIR, objs: list[dict] | Non
         if not spec.get("hostnames"):
             errs.append(f"{where}: no hostnames (the live host)")
         rules = spec.get("rules") or []
-        matches = (rules[0].get("matches") or []) if len(rules) == 1 else []
-        path = (matches[0].get("path") or {}) if len(matches) == 1 else {}
-        if path.get("type") != "PathPrefix" or path.get("value") not in DJANGO_PATHS:
-            errs.append(f"{where}: needs one rule with one PathPrefix match on a Django path {list(DJANGO_PATHS)}")
-            continue
-        value = path["value"]
-        if value in covered:
-            errs.append(f"{where}: {value} is split twice")
-        covered.add(value)
-        refs = rules[0].get("backendRefs") or []
-        best = best_rule(table, value)
-        spin_app = {t for t, w in best.backends if w > 0} if best else set()
+        prefixes = set()
+        for i, rule in enumerate(rules):
+            for m in rule.get("matches") or [{}]:
+                path = m.get("path") or {}
+                ptype, value = path.get("type", "PathPrefix"), path.get("value", "/")
+                extra = [k for k in ("headers", "queryParams", "method") if m.get(k)]
+                if ptype not in ("Exact", "PathPrefix") or extra:
+                    errs.append(f"{where} rules[{i}]: {ptype} {value} {'/'.join(extra)}: only Exact and PathPrefix path "
+                                "matches (no headers, queryParams, method), the portable ones whose precedence is checked")
+                if ptype == "PathPrefix" and value.endswith("/"):
+                    errs.append(f"{where} rules[{i}]: PathPrefix {value}: no trailing `/` (matching ignores it, "
+                                "the precedence by length counts it)")
+                under = [p for p in DJANGO_PREFIXES if path_match(value, "PathPrefix", p)]
+                if not under:
+                    errs.append(f"{where} rules[{i}]: {ptype} {value} is outside the Django prefixes {list(DJANGO_PREFIXES)}")
+                prefixes.update(under)
+        if len(prefixes) != 1:
+            errs.append(f"{where}: one HTTPRoute per Django service: its matches must lie under one of "
+                        f"{list(DJANGO_PREFIXES)} (they lie under {sorted(prefixes)})")
+        for prefix in prefixes:
+            if prefix in services:
+                errs.append(f"{where}: {prefix} is split twice (also HTTPRoute/{services[prefix]})")
+            services.setdefault(prefix, r["metadata"]["name"])
+        refs = (rules[0].get("backendRefs") or []) if rules else []
         if len(refs) != 2:
-            errs.append(f"{where}: needs exactly two backendRefs, [0] Django and [1] Spin (the runbook patches them by index)")
+            errs.append(f"{where}: rules[0] needs exactly two backendRefs, [0] Django and [1] Spin "
+                        "(the runbook patches rules[0] by index)")
+        else:
+            django, spin = refs
+            if django.get("namespace", ns) != ns or not django.get("name") or not django.get("port"):
+                errs.append(f"{where}: rules[0] backendRefs[0] must be the Django Service next to the route, with its port")
+            elif django.get("name") in apps:
+                errs.append(f"{where}: rules[0] backendRefs[0] {django['name']} is a SpinApp's Service name, not Django's")
+            problem = spin_ref_problem(spin, ns)
+            if problem:
+                errs.append(f"{where}: rules[0] backendRefs[1] {problem}")
+            if spin.get("weight", 1) != 0 or django.get("weight", 1) <= 0:
+                errs.append(f"{where}: rules[0] committed weights must be Django > 0, Spin 0 (got {django.get('weight', 1)}/"
+                            f"{spin.get('weight', 1)}): applying the rollout must move none of Django's traffic")
+        for i, rule in enumerate(rules[1:], 1):
+            refs = rule.get("backendRefs") or []
+            if len(refs) != 1:
+                errs.append(f"{where}: rules[{i}] needs exactly one backendRef, the SpinApp's Service: only rules[0] "
+                            f"is split with Django (the one the runbook patches); it has {len(refs)}")
+                continue
+            problem = spin_ref_problem(refs[0], ns)
+            if problem:
+                errs.append(f"{where}: rules[{i}] backendRefs[0] {problem}")
+            elif refs[0].get("weight", 1) <= 0:
+                errs.append(f"{where}: rules[{i}] has its only backend at weight 0 (the Gateway answers 500)")
+    if set(services) != set(DJANGO_PREFIXES):
+        errs.append(f"rollout splits {sorted(services)}, the Django prefixes are {list(DJANGO_PREFIXES)}")
+
+    # Gateway API's precedence over every rule of the rollout, path by path.
+    table = rollout_rules(objs, prod_ns, apps)
+    seen: dict = {}
+    for t in table:
+        if (t.type, t.value) in seen:
+            errs.append(f"rollout HTTPRoute/{t.route}: {t.type} {t.value} is also matched by HTTPRoute/"
+                        f"{seen[(t.type, t.value)]} (the older route, or the first rule, wins: keep one)")
+        seen.setdefault((t.type, t.value), t.route)
+
+    def prod_app(path: str) -> str | None:
+        best = best_rule(prod_table, path)
+        targets = {tg for tg, w in best.backends if w > 0} if best else set()
+        return targets.pop() if len(targets) == 1 else None
+
+    problems: dict = {}
+    for path in django_paths():
+        best, app = best_rule(table, path), prod_app(path)
+        labels = [b for b, _ in best.backends] if best else []
+        if best is None:
+            problems.setdefault("rollout: Django's paths reach no rule (the live host would not split them)", []).append(path)
+        elif len(labels) != 2 or not labels[0].startswith("django:") or labels[1] != f"spin:{app}":
+            problems.setdefault(f"rollout HTTPRoute/{best.route} takes Django's paths to {labels}, not split between "
+                                f"Django (backendRefs[0]) and {app} (backendRefs[1]: the SpinApp prod routes them to)",
+                                []).append(f"{path} ({best.type} {best.value})")
+    django = set(django_paths())
+    for path, route, comp in spin_only_paths(ctx):
+        best = best_rule(table, path)
+        under = next((p for p in DJANGO_PREFIXES if path_match(path, "PathPrefix", p)), None)
+        if comp in INTERNAL_ROUTES:
+            if best is not None:
+                errs.append(f"rollout HTTPRoute/{best.route} ({best.type} {best.value}) exposes the internal route {route} "
+                            f"({comp}: {INTERNAL_ROUTES[comp]})")
             continue
-        django, spin = refs
-        if django.get("namespace", ns) != ns or not django.get("name") or not django.get("port"):
-            errs.append(f"{where}: backendRefs[0] must be the Django Service next to the route, with its port")
-        elif django.get("name") in {a["metadata"]["name"] for a in prod_apps}:
-            errs.append(f"{where}: backendRefs[0] {django['name']} is a SpinApp's Service name, not Django's")
-        if (spin.get("namespace"), spin.get("port")) != (prod_ns, APP_PORT) or {spin.get("name")} != spin_app:
-            errs.append(f"{where}: backendRefs[1] is {spin.get('namespace')}/{spin.get('name')}:{spin.get('port')}, but prod "
-                        f"routes {value} to {sorted(spin_app)} in {prod_ns} on {APP_PORT}")
-        elif not grant_allows(objs, ns, prod_ns, spin["name"]):
-            errs.append(f"{where}: no ReferenceGrant in {prod_ns} lets HTTPRoutes of {ns} use Service {spin['name']}")
-        if spin.get("weight", 1) != 0 or django.get("weight", 1) <= 0:
-            errs.append(f"{where}: committed weights must be Django > 0, Spin 0 (got {django.get('weight', 1)}/"
-                        f"{spin.get('weight', 1)}): applying the rollout must move no traffic")
-    if covered != set(DJANGO_PATHS):
-        errs.append(f"rollout splits {sorted(covered)}, the Django paths are {list(DJANGO_PATHS)}")
-    return errs
+        if best is None:
+            if under:
+                problems.setdefault(f"rollout: only Spin serves these paths under {under}, but no rule routes them "
+                                    "(the live host keeps them where Django answers 404)", []).append(f"{path} ({comp})")
+            continue
+        app = prod_app(path)
+        if any(b.startswith("django:") for b, _ in best.backends):
+            problems.setdefault(f"rollout HTTPRoute/{best.route} ({best.type} {best.value}) splits paths only Spin serves "
+                                "with Django: below Spin's 100 % a share of them gets Django's 404", []).append(f"{path} ({comp})")
+        elif {b for b, w in best.backends if w > 0} != {f"spin:{app}"}:
+            problems.setdefault(f"rollout HTTPRoute/{best.route} ({best.type} {best.value}) sends paths only Spin serves to "
+                                f"{[b for b, w in best.backends if w > 0]}, but prod routes them to {app}",
+                                []).append(f"{path} ({comp})")
+    errs += _grouped(problems)
+    for t in table:
+        if any(b.startswith("django:") for b, _ in t.backends) and not any(
+                path_match(p, t.type, t.value) for p in django):
+            errs.append(f"rollout HTTPRoute/{t.route}: {t.type} {t.value} is split with Django but covers none of "
+                        "Django's paths (Django answers 404 there)")
+    return list(dict.fromkeys(errs))
 
 
 RUNBOOK_MARK = "<!-- checked: rollout-weights -->"
@@ -123,8 +283,8 @@ def _json_patch(doc, ops: list) -> str | None:
 def runbook_commands(docs_text: str) -> list[list[str]]:
     """The kubectl invocations of docs/deploy.md's checked rollout block (the fenced code
     block after RUNBOOK_MARK), run by bash with a stand-in kubectl that records its
-    arguments; each function the block defines is also called for every Django path's
-    service at 50 %, so the block works for all three."""
+    arguments; each function the block defines is also called for every Django service at
+    50 %, so the block works for all three."""
     i = docs_text.find(RUNBOOK_MARK)
     if i < 0:
         raise RuntimeError(f"docs/deploy.md has no {RUNBOOK_MARK} block")
@@ -133,7 +293,7 @@ def runbook_commands(docs_text: str) -> list[list[str]]:
         raise RuntimeError(f"no ```sh block after {RUNBOOK_MARK}")
     block = m.group(1)
     funcs = re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\(\)\s*\{", block, re.M)
-    extra = "".join(f"{f} {p.rsplit('/', 1)[-1]} 50\n" for f in funcs for p in DJANGO_PATHS)
+    extra = "".join(f"{f} {p.rsplit('/', 1)[-1]} 50\n" for f in funcs for p in DJANGO_PREFIXES)
     d = tempfile.mkdtemp(prefix="spinkube-runbook-")
     try:
         stub, calls = os.path.join(d, "kubectl"), os.path.join(d, "calls")
@@ -155,11 +315,20 @@ def runbook_commands(docs_text: str) -> list[list[str]]:
         shutil.rmtree(d)
 
 
+def _weights_aside(route: dict) -> dict:
+    """The route without the weights of rules[0]'s backendRefs: what a weight step keeps."""
+    r = copy.deepcopy(route)
+    for ref in r["spec"]["rules"][0].get("backendRefs") or []:
+        ref.pop("weight", None)
+    return r
+
+
 def check_rollout_runbook(ctx: Ctx, docs_text: str | None = None, objs: list[dict] | None = None) -> list[str]:
     """The weight steps docs/deploy.md gives (its checked block), run against the rendered
     rollout routes: each is `kubectl -n NS patch httproute NAME --type=json -p JSON` on a
-    rollout route, every patch applies (its `test`s hold), Django's and Spin's weights
-    stay in 0..100 and add up to 100, and the block walks one path 10 -> 50 -> 100 and
+    rollout route, every patch applies (its `test`s hold), changes only the weights of the
+    route's rules[0] (the weighted rule), Django's and Spin's weights there stay in 0..100
+    and add up to 100, and the block walks one path 10 -> 50 -> 100 and
     back to 0 (the rollback)."""
     if docs_text is None:
         with open(DOCS, encoding="utf-8") as fh:
@@ -188,10 +357,14 @@ def check_rollout_runbook(ctx: Ctx, docs_text: str | None = None, objs: list[dic
         except json.JSONDecodeError as exc:
             errs.append(f"docs: the patch for {m.group(2)} is not JSON: {exc}")
             continue
+        before = copy.deepcopy(route)
         fail = _json_patch(route, ops)
         if fail:
             errs.append(f"docs: kubectl would refuse the patch of {m.group(2)}: {fail}")
             continue
+        if _weights_aside(route) != _weights_aside(before):
+            errs.append(f"docs: the patch of {m.group(2)} changes more than the weights of rules[0] (the weighted rule): "
+                        "the other rules send the paths only Spin serves to Spin alone")
         refs = route["spec"]["rules"][0]["backendRefs"]
         w = [ref.get("weight", 1) for ref in refs]
         if len(w) != 2 or not all(0 <= x <= 100 for x in w) or sum(w) != 100:
@@ -205,6 +378,27 @@ def check_rollout_runbook(ctx: Ctx, docs_text: str | None = None, objs: list[dic
 
 def test_rollout_splits_each_django_path_with_prods_spinapp_at_weight_zero(ctx):
     no_errors(check_rollout(ctx))
+
+
+def test_rollout_sends_every_path_only_spin_serves_to_spin_alone_and_none_to_django(ctx):
+    """The premise of the check above, spelled out on the committed routes: the paths only
+    Spin serves under the Django prefixes are there (order's cart, webhook, order detail...),
+    and each reaches a rule with no Django backend."""
+    paths = {p for p, _, _ in spin_only_paths(ctx)}
+    for want in ("/api/order/cart/", "/api/order/cart/checkout/", "/api/order/payments/webhook/", "/api/order/queue/",
+                 "/api/order/1/", "/api/order/1/cancel/", "/api/order/1/transition/", "/api/order/1/pay/",
+                 "/api/order/healthz", "/api/login/healthz", "/api/menu/healthz"):
+        assert want in paths, f"{want} is not among the paths only Spin serves: {sorted(paths)}"
+    objs = render_rollout()
+    apps = {a["metadata"]["name"] for a in spinapps(ctx, "prod")}
+    table = rollout_rules(objs, namespace_of(spinapps(ctx, "prod")[0]), apps)
+    for path in sorted(paths):
+        best = best_rule(table, path)
+        if best and any(b.startswith("django:") for b, _ in best.backends):
+            raise AssertionError(f"{path} reaches HTTPRoute/{best.route} ({best.type} {best.value}), which names Django")
+    for path in django_paths():
+        best = best_rule(table, path)
+        assert best and best.route.endswith("rules[0]"), f"{path} does not reach a weighted rules[0]: {best}"
 
 
 def test_the_runbooks_kubectl_weight_steps_apply_to_the_rollout_routes(ctx):
@@ -225,12 +419,58 @@ def test_rollout_check_catches_a_path_split_to_the_wrong_spinapp_spin_weight_abo
             and any("-login" in e and "ReferenceGrant" in e for e in errs)), errs
 
 
+def _route(objs: list[dict], service: str) -> dict:
+    return next(o for o in objs if o["kind"] == "HTTPRoute" and o["metadata"]["name"].endswith(f"-{service}"))
+
+
+def test_rollout_check_catches_spin_only_paths_split_with_django_a_django_path_not_split_and_spin_paths_unrouted(ctx):
+    objs = render_rollout()
+    order = _route(objs, "order")["spec"]["rules"]
+    order[0]["matches"].append({"path": {"type": "PathPrefix", "value": "/api/order/cart"}})   # cart split with Django
+    order[1]["backendRefs"].insert(0, copy.deepcopy(order[0]["backendRefs"][0]))              # catch-all names Django
+    menu = _route(objs, "menu")["spec"]["rules"]
+    menu[0]["matches"] = [m for m in menu[0]["matches"] if m["path"]["value"] != "/api/menu/types/"]
+    login = _route(objs, "login")["spec"]["rules"]
+    del login[1:]                                                                              # healthz unrouted
+    errs = check_rollout(ctx, objs=objs)
+    assert (any("splits paths only Spin serves with Django" in e and "/api/order/cart/checkout/" in e for e in errs)
+            and any("covers none of Django's paths" in e and "/api/order/cart" in e for e in errs)
+            and any("-order: rules[1] needs exactly one backendRef" in e for e in errs)
+            and any("/api/order/payments/webhook/" in e and "Django" in e for e in errs)
+            and any("-menu rules[1]" in e and "/api/menu/types/ (PathPrefix /api/menu)" in e and "not split" in e
+                    for e in errs)
+            and any("no rule routes them" in e and "/api/login/healthz" in e for e in errs)), errs
+
+
+def test_rollout_check_catches_a_catch_all_split_with_django_admin_paths_and_a_trailing_slash_prefix(ctx):
+    objs = render_rollout()
+    order = _route(objs, "order")["spec"]["rules"]
+    order[0]["matches"] = [{"path": {"type": "PathPrefix", "value": "/api/order"}}]    # the old single weighted rule
+    del order[1:]
+    login = _route(objs, "login")["spec"]["rules"]
+    login[0]["matches"].append({"path": {"type": "PathPrefix", "value": "/api/admin"}})
+    login[1]["matches"][0]["path"]["value"] = "/api/login/"
+    errs = check_rollout(ctx, objs=objs)
+    assert (any("-order rules[0] (PathPrefix /api/order) splits paths only Spin serves" in e
+                and "/api/order/1/pay/" in e for e in errs)
+            and any("/api/admin is outside the Django prefixes" in e for e in errs)
+            and any("/api/admin/branches/" in e and "Django" in e for e in errs)
+            and any("PathPrefix /api/login/: no trailing" in e for e in errs)), errs
+
+
 def test_runbook_check_catches_a_patch_testing_the_wrong_index_and_weights_not_adding_up_to_100(ctx):
     with open(DOCS, encoding="utf-8") as fh:
         text = fh.read()
     no_errors(check_rollout_runbook(ctx, text))      # the real block passes, or this proves nothing
     wrong_index = text.replace("/spec/rules/0/backendRefs/1/name", "/spec/rules/0/backendRefs/0/name", 1)
     wrong_sum = text.replace("$((100 - $2))", "100", 1)
-    assert wrong_index != text and wrong_sum != text, "the runbook block changed: plant the faults anew"
+    wrong_rule = text.replace("/spec/rules/0/", "/spec/rules/1/")       # the Spin-only rule, not the weighted one
+    assert wrong_index != text and wrong_sum != text and wrong_rule != text, "the runbook block changed: plant the faults anew"
     assert check_rollout_runbook(ctx, wrong_index)
     assert check_rollout_runbook(ctx, wrong_sum)
+    assert any("refuse" in e for e in check_rollout_runbook(ctx, wrong_rule))
+    catch_all = text.replace("/spec/rules/0/backendRefs/0/weight", "/spec/rules/1/backendRefs/0/weight", 1)
+    django_port = text.replace("/spec/rules/0/backendRefs/0/weight", "/spec/rules/0/backendRefs/0/port", 1)
+    assert catch_all != text and django_port != text, "the runbook block changed: plant the faults anew"
+    assert any("refuse" in e for e in check_rollout_runbook(ctx, catch_all))     # rules[1]'s one ref has no weight to replace
+    assert any("changes more than the weights of rules[0]" in e for e in check_rollout_runbook(ctx, django_port))

@@ -1,7 +1,8 @@
 """Gateway API routing, on the rendered HTTPRoutes of every overlay: each route is attached
 to a Gateway listener for named hosts; every public route of spin.toml reaches, by Gateway
 API's precedence, the SpinApp that runs its component (in dev through the KEDA
-interceptor); no private component is reachable; trusted_proxy_hops counts the proxies."""
+interceptor); no private component, nor an internal route (the payment relay), is
+reachable; trusted_proxy_hops counts the proxies."""
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ import json
 import pytest
 
 from gateway import best_rule, gateway_rules, path_match, route_path, via_interceptor
-from manifests import (ENVS, GATEWAY_GROUP, NOT_DEPLOYED, Ctx, app_variable, as_int, config_data, find_obj, mutated,
-                       no_errors, spinapps)
+from manifests import (ENVS, GATEWAY_GROUP, INTERNAL_ROUTES, NOT_DEPLOYED, Ctx, app_variable, as_int, config_data,
+                       find_obj, mutated, no_errors, spinapps)
 
 
 def check_routes(ctx: Ctx, envs=ENVS) -> list[str]:
@@ -21,7 +22,9 @@ def check_routes(ctx: Ctx, envs=ENVS) -> list[str]:
       SpinApp that runs that component, at every backend with a weight (dev: through the
       KEDA interceptor, resolved by the HTTPScaledObject of the host and path, with a
       ReferenceGrant for the cross-namespace backend); private and undeployed components
-      are not reachable; no rule leads somewhere that serves nothing under it;
+      are not reachable, nor the routes of INTERNAL_ROUTES' components (the payment relay,
+      which only the relay ticker calls, inside the cluster); no rule leads somewhere that
+      serves nothing under it;
     - dev's HTTPScaledObjects answer for exactly the routes' hosts;
     - trusted_proxy_hops counts at least the proxies in front of the app (the Gateway, plus
       the interceptor where it sits in the path; a load balancer in front adds one)."""
@@ -72,6 +75,11 @@ def check_routes(ctx: Ctx, envs=ENVS) -> list[str]:
                 if best:
                     errs.append(f"{env}: private component {comp} is reachable through HTTPRoute/{best.route} at {route}")
                 continue
+            if comp in INTERNAL_ROUTES:
+                if best:
+                    errs.append(f"{env}: internal route {route} ({comp}: {INTERNAL_ROUTES[comp]}) is reachable through "
+                                f"HTTPRoute/{best.route} ({best.type} {best.value})")
+                continue
             targets = {tg for tg, w in (best.backends if best else []) if w > 0}
             if any(tg.startswith("?") for tg in targets):
                 continue                 # reported with its rule above
@@ -114,6 +122,17 @@ def test_route_check_catches_a_private_component_exposed(ctx):
         c.spin.routes.append(("/api/login/int/auth/verify", "login-verify"))
     errs = check_routes(mutated(ctx, f))
     assert any("private component login-verify is reachable" in e for e in errs), errs
+
+
+def test_route_check_catches_the_relay_exposed_by_a_catch_all_rule(ctx):
+    def f(c):
+        find_obj(c, "stg", "HTTPRoute", "order")["spec"]["rules"][0]["matches"].append(
+            {"path": {"type": "PathPrefix", "value": "/internal"}})
+        find_obj(c, "dev", "HTTPRoute", "order")["spec"]["rules"][0]["matches"].append(
+            {"path": {"type": "PathPrefix", "value": "/"}})
+    errs = check_routes(mutated(ctx, f))
+    assert (any(e.startswith("stg: internal route /internal/relay/ (order-relay") for e in errs)
+            and any(e.startswith("dev: internal route /internal/relay/ (order-relay") for e in errs)), errs
 
 
 def test_route_check_catches_a_public_route_no_httproute_matches(ctx):

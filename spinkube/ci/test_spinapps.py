@@ -1,9 +1,10 @@
 """The SpinApps: what spin-operator's webhooks refuse (cross-object rules: the executor in
 the SpinApp's namespace, replicas vs enableAutoscaling, invocationLimits within the
 resources), the project's conventions (executor, one image, resources, tags), cheap probes,
-the components against spin.toml (each SpinApp runs its own service's), the variables each
-SpinApp provides, only its own database Secret, and no `*.spin.internal` chaining across
-SpinApps."""
+the components against spin.toml (each SpinApp runs its own service's; the test payment
+provider in dev only), the variables each SpinApp provides, only its own Secrets, no
+`*.spin.internal` chaining across SpinApps (templated hosts resolved), and a real payment
+provider outside dev."""
 from __future__ import annotations
 
 import re
@@ -11,8 +12,10 @@ import re
 import pytest
 
 from gateway import route_path
-from manifests import (ENVS, EXECUTOR, EXTRA_COMPONENTS, NOT_DEPLOYED, SERVICES, Ctx, find_obj, generated_base, mutated,
-                       namespace_of, no_errors, quantity, ref_target, spinapp, spinapps)
+from manifests import (DEV_ONLY, ENVS, EXECUTOR, EXTRA_COMPONENTS, NOT_DEPLOYED, PROVIDER_COMPONENT, PROVIDER_URL_VAR,
+                       RELAY_COMPONENT, SERVICE_SECRETS, SERVICES, Ctx, app_variable, config_data, find_obj,
+                       generated_base, mutated, namespace_of, no_errors, quantity, ref_target, resolve_template,
+                       runs_component, spinapp, spinapps)
 
 RUNTIME_CLASS = "wasmtime-spin-v2"   # spin-operator's RuntimeClass for the Spin shim
 # Spin's HTTP trigger answers this itself (crates/trigger-http/src/server.rs, WELL_KNOWN
@@ -165,7 +168,8 @@ def check_probes(ctx: Ctx, envs=ENVS) -> list[str]:
 
 def check_components(ctx: Ctx, envs=ENVS) -> list[str]:
     """Every component a SpinApp names is in spin.toml, and each component of spin.toml runs
-    in exactly one SpinApp of the overlay (NOT_DEPLOYED ones in none)."""
+    in exactly one SpinApp of the overlay (NOT_DEPLOYED ones in none; DEV_ONLY ones, the
+    test payment provider, in exactly one in dev and in none in stg/prod)."""
     errs = []
     for env in envs:
         deployed: dict[str, list] = {}
@@ -179,6 +183,9 @@ def check_components(ctx: Ctx, envs=ENVS) -> list[str]:
             if c in NOT_DEPLOYED:
                 if where:
                     errs.append(f"{env}: component {c} is meant to stay undeployed ({NOT_DEPLOYED[c]}) but runs in {where}")
+            elif c in DEV_ONLY and env != "dev":
+                if where:
+                    errs.append(f"{env}: component {c} ({DEV_ONLY[c]}) runs in {where}; it belongs to dev only")
             elif len(where) != 1:
                 errs.append(f"{env}: component {c} runs in {len(where)} SpinApps {where}; expected exactly one")
     return errs
@@ -202,14 +209,15 @@ def check_own_components(ctx: Ctx, envs=ENVS) -> list[str]:
 
 def check_own_secrets(ctx: Ctx, envs=ENVS) -> list[str]:
     """Each SpinApp reads only its own database Secret (pizza-<service>-db; besides it only
-    pizza-jwt) and sets no other service's database URL variable, so a pod of one service
-    never holds another role's password."""
+    pizza-jwt and its SERVICE_SECRETS: order's payment Secrets) and sets no other service's
+    database URL variable, so a pod of one service never holds another role's password, nor
+    any other service the payment provider's key."""
     errs = []
     others = {f"{svc}_db_url": svc for svc in SERVICES}
     for env in envs:
         for a in spinapps(ctx, env):
             n = a["metadata"]["name"]
-            allowed = {"pizza-jwt", f"pizza-{n}-db"}
+            allowed = {"pizza-jwt", f"pizza-{n}-db", *SERVICE_SECRETS.get(n, ())}
             for v in a["spec"].get("variables") or []:
                 ref = (v.get("valueFrom") or {}).get("secretKeyRef")
                 if ref and generated_base(ref.get("name", "")) not in allowed:
@@ -264,13 +272,20 @@ def check_variables(ctx: Ctx, envs=ENVS) -> list[str]:
 
 def check_chaining(ctx: Ctx, envs=ENVS) -> list[str]:
     """No `*.spin.internal` chaining to a component outside the caller's SpinApp
-    (spin-operator#357: selective deployment cannot chain across SpinApps)."""
+    (spin-operator#357: selective deployment cannot chain across SpinApps). Templated hosts
+    are resolved with the SpinApp's variables first: payments-provider's
+    `{{ payment_provider_url }}` chains to the test provider in dev."""
     errs = []
     for env in envs:
         for a in spinapps(ctx, env):
             comps = set(a["spec"].get("components") or [])
             for c in comps:
-                for host in ctx.spin.components.get(c, {}).get("allowed_outbound_hosts") or []:
+                for raw in ctx.spin.components.get(c, {}).get("allowed_outbound_hosts") or []:
+                    host = resolve_template(ctx, env, a["metadata"]["name"], raw) if "{{" in raw else raw
+                    if host is None:
+                        errs.append(f"{env}: {c} in SpinApp/{a['metadata']['name']}: allowed host {raw} uses a variable "
+                                    "the SpinApp gives no plain value (and spin.toml no default)")
+                        continue
                     m = CHAIN_RE.match(host)
                     if not m:
                         continue
@@ -279,6 +294,37 @@ def check_chaining(ctx: Ctx, envs=ENVS) -> list[str]:
                         errs.append(f"{env}: {c} in SpinApp/{a['metadata']['name']} uses wildcard/templated chaining {host}")
                     elif target not in comps:
                         errs.append(f"{env}: {c} chains to {target}, which SpinApp/{a['metadata']['name']} does not run")
+    return errs
+
+
+def check_payment_provider(ctx: Ctx, envs=ENVS) -> list[str]:
+    """The payment pieces where they must be (docs/deploy.md, "Payments"): the relay and
+    the provider component in one SpinApp (it chains to the provider), which alone holds the
+    provider's key; in stg/prod payment_provider_url is a real provider's HTTPS origin (no
+    path), never the test provider or another `*.spin.internal` host; in dev it stays the
+    test provider in the same SpinApp (no real money from a dev deploy)."""
+    errs = []
+    for env in envs:
+        relay, provider = runs_component(ctx, env, RELAY_COMPONENT), runs_component(ctx, env, PROVIDER_COMPONENT)
+        if len(provider) != 1 or provider != relay:
+            errs.append(f"{env}: {RELAY_COMPONENT} runs in {relay} and {PROVIDER_COMPONENT} in {provider}: "
+                        "they belong in one SpinApp (the relay chains to the provider component)")
+            continue
+        app = provider[0]
+        url = app_variable(ctx, env, app, PROVIDER_URL_VAR)
+        where = f"{env}: SpinApp/{app}: {PROVIDER_URL_VAR} {url!r}"
+        if url is None:
+            errs.append(f"{where}: not given (spin.toml's default is the test provider)")
+        elif env == "dev":
+            test = next(iter(DEV_ONLY))
+            if url.rstrip("/") != f"http://{test}.spin.internal":
+                errs.append(f"{where}: dev pays through the test provider (http://{test}.spin.internal)")
+        elif not re.fullmatch(r"https://[a-z0-9.-]+(:\d+)?/?", url) or ".spin.internal" in url:
+            errs.append(f"{where}: {env} needs a real provider's HTTPS origin (https://host[:port], no path)")
+        for a in spinapps(ctx, env):
+            has = {v["name"] for v in a["spec"].get("variables") or []}
+            if a["metadata"]["name"] != app and "payment_provider_key" in has:
+                errs.append(f"{env}: SpinApp/{a['metadata']['name']} is given payment_provider_key; only {app} calls the provider")
     return errs
 
 
@@ -323,6 +369,11 @@ def test_each_spinapp_provides_the_variables_its_components_need(ctx, env):
 @pytest.mark.parametrize("env", ENVS)
 def test_no_chaining_across_spinapps(ctx, env):
     no_errors(check_chaining(ctx, [env]))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_payments_go_to_a_real_provider_outside_dev_and_the_test_provider_in_dev(ctx, env):
+    no_errors(check_payment_provider(ctx, [env]))
 
 
 # =========================================================================== planted faults
@@ -484,3 +535,42 @@ def test_chaining_check_catches_a_spin_internal_call_across_spinapps(ctx):
         c.spin.components["order-create"]["allowed_outbound_hosts"] = ["http://login-verify.spin.internal"]
     errs = check_chaining(mutated(ctx, f))
     assert any("order-create chains to login-verify" in e for e in errs), errs
+
+
+def test_chaining_check_resolves_the_provider_url_and_catches_the_test_provider_outside_dev(ctx):
+    """stg pointed at the test provider: payments-provider would chain to a component its
+    SpinApp does not run (and the payment check says stg needs a real provider)."""
+    def f(c):
+        config_data(c, "stg")[PROVIDER_URL_VAR] = "http://payments-test-provider.spin.internal"
+    mc = mutated(ctx, f)
+    errs = check_chaining(mc)
+    assert any("stg: payments-provider chains to payments-test-provider" in e for e in errs), errs
+    errs = check_payment_provider(mc)
+    assert any(e.startswith("stg: SpinApp/order: payment_provider_url") for e in errs), errs
+
+
+def test_component_check_catches_the_test_provider_in_prod_and_missing_from_dev(ctx):
+    def f(c):
+        spinapp(c, "prod", "order")["spec"]["components"].append("payments-test-provider")
+        spinapp(c, "dev", "order")["spec"]["components"].remove("payments-test-provider")
+    errs = check_components(mutated(ctx, f))
+    assert (any("prod: component payments-test-provider" in e and "dev only" in e for e in errs)
+            and any("dev: component payments-test-provider runs in 0 SpinApps" in e for e in errs)), errs
+
+
+def test_payment_check_catches_the_provider_apart_from_the_relay_a_plain_http_provider_and_the_key_elsewhere(ctx):
+    def f(c):
+        spinapp(c, "dev", "order")["spec"]["components"].remove("payments-provider")
+        spinapp(c, "dev", "admin")["spec"]["components"].append("payments-provider")
+        config_data(c, "prod")[PROVIDER_URL_VAR] = "http://api.payments.example"
+        spinapp(c, "stg", "admin")["spec"]["variables"].append(
+            {"name": "payment_provider_key", "valueFrom": {"secretKeyRef": {"name": "pizza-payment-provider",
+                                                                            "key": "payment_provider_key"}}})
+    mc = mutated(ctx, f)
+    errs = check_payment_provider(mc)
+    assert (any(e.startswith("dev: order-relay runs in ['order'] and payments-provider in ['admin']") for e in errs)
+            and any(e.startswith("prod: SpinApp/order: payment_provider_url") and "HTTPS" in e for e in errs)
+            and any(e.startswith("stg: SpinApp/admin is given payment_provider_key") for e in errs)), errs
+    errs = check_own_secrets(mc)
+    assert any("stg: SpinApp/admin: variable payment_provider_key reads Secret pizza-payment-provider" in e
+               for e in errs), errs

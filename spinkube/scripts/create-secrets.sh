@@ -9,7 +9,8 @@
 #   ADMIN_URL=... create-secrets.sh ENV DB_HOST:PORT DB_NAME [--ca CA_FILE] [--rotate]
 #
 #   dev        writes the dev overlay's credentials (a random JWT key, random passwords and
-#              the URLs built from them) into spinkube/overlays/dev/secrets/, one env file
+#              the URLs built from them, random payment keys for the test provider and the
+#              relay's token) into spinkube/overlays/dev/secrets/, one env file
 #              per Secret (mode 600, folder 700, git-ignored), which the overlay's
 #              secretGenerator reads. Needs no cluster; run it before rendering or
 #              deploying dev. Existing files are kept; --rotate replaces all but
@@ -28,6 +29,12 @@
 #              (login, order: rw; menu: ro; admin: its own). With BACKUP_ACCESS_KEY_ID and
 #              BACKUP_ACCESS_SECRET_KEY in the environment it also creates pizza-db-backup
 #              (the object store credentials of the backups).
+#   PAYMENT_PROVIDER_KEY, PAYMENT_WEBHOOK_SECRET  (environment; stg, prod) the payment
+#              provider's secret API key and the secret it signs webhooks with: the
+#              provider issues them, so they are never generated. They become
+#              pizza-payment-provider and pizza-payment-webhook; needed once (the order
+#              pods do not start without them: the script fails while either is missing).
+#              The relay's Bearer token (pizza-relay) is generated.
 #   DB_HOST    an external PostgreSQL instead: host:port; must equal db_host in the overlay
 #   DB_NAME    database name
 #   ADMIN_URL  (environment, or one line on stdin when unset; typed without echo on a
@@ -99,6 +106,17 @@ if [ "$ENV" = dev ]; then
 
   jwt_secret="$(rand)"   # 64 characters, 32 random bytes: at least the 32 bytes Spin wants
   env_file pizza-jwt jwt_secret=jwt_secret
+
+  # Payments (docs/deploy.md, "Payments"). dev's provider is the test provider in the order
+  # SpinApp, which checks the key payments-provider sends and signs its webhooks with the
+  # secret order-webhook verifies: both read the same Secrets, so random values do. The
+  # relay's Bearer token is shared by the order SpinApp and the relay ticker CronJob.
+  payment_provider_key="sk_test_$(rand)"
+  env_file pizza-payment-provider payment_provider_key=payment_provider_key
+  payment_webhook_secret="whsec_$(rand)"
+  env_file pizza-payment-webhook payment_webhook_secret=payment_webhook_secret
+  relay_token="$(rand)"
+  env_file pizza-relay relay_token=relay_token
 
   admin_pw="$(env_value pizza-db-admin password)"
   [ -n "$admin_pw" ] || admin_pw="$(rand)"
@@ -174,6 +192,30 @@ put() {
 jwt_secret="$(rand)"
 put pizza-jwt jwt_secret=jwt_secret
 
+# Payments: the relay's Bearer token (the order SpinApp and the relay ticker read it) is
+# generated; the provider's key and webhook secret come from the environment (the provider
+# issues them). Without them, and without the Secrets from an earlier run, the order pods
+# cannot start: say so and fail once everything else is made.
+relay_token="$(rand)"
+put pizza-relay relay_token=relay_token
+MISSING=()
+for spec in pizza-payment-provider:payment_provider_key:PAYMENT_PROVIDER_KEY \
+            pizza-payment-webhook:payment_webhook_secret:PAYMENT_WEBHOOK_SECRET; do
+  IFS=: read -r name key var <<<"$spec"
+  if [ -n "${!var:-}" ]; then
+    put "$name" "$key=$var"
+  elif ! $K -n "$NS" get secret "$name" >/dev/null 2>&1; then
+    MISSING+=("$var (for Secret $name)")
+  fi
+done
+payments_done() {
+  if [ "${#MISSING[@]}" -gt 0 ]; then
+    local IFS=,
+    echo "error: set ${MISSING[*]} in the environment and re-run: the order pods do not start without them" >&2
+    exit 1
+  fi
+}
+
 if [ "$CNPG" = 1 ]; then
   # Names from spinkube/database/cnpg (the CI checks compare them with it).
   CLUSTER=pizza-db
@@ -200,6 +242,7 @@ if [ "$CNPG" = 1 ]; then
   elif ! $K -n "$NS" get secret pizza-db-backup >/dev/null 2>&1; then
     echo "note: no pizza-db-backup yet: set BACKUP_ACCESS_KEY_ID and BACKUP_ACCESS_SECRET_KEY and re-run (WAL archiving waits for it)" >&2
   fi
+  payments_done
   echo "done: secrets in $NS"
   exit 0
 fi
@@ -216,4 +259,5 @@ if [ -n "$CA" ]; then
   [ -r "$CA" ] || { echo "cannot read CA file $CA" >&2; exit 2; }
   put pizza-db-ca "ca.crt@$CA"
 fi
+payments_done
 echo "done: secrets in $NS"
