@@ -352,8 +352,10 @@ history_row AS (
     WHERE $14::text IS NOT NULL
 ),
 payment_row AS (
-    INSERT INTO order_payment (order_id, attempt, method, amount_minor, currency, request_key)
-    SELECT p.order_id, 1, $14::text, round(p.total * 100)::int8, $15::text, $7::text
+    -- Attempt 1's key is the checkout's (order_idempotency); request_key holds
+    -- only the keys of `POST …/pay/`, so reusing this one there starts an attempt.
+    INSERT INTO order_payment (order_id, attempt, method, amount_minor, currency)
+    SELECT p.order_id, 1, $14::text, round(p.total * 100)::int8, $15::text
     FROM placed p
     WHERE $14::text IS NOT NULL
 ),
