@@ -97,6 +97,20 @@ pub fn member_order_limit() -> Result<i32, ApiError> {
     }
 }
 
+/// Tries before the relay dead-letters a saga event (`relay_max_attempts`,
+/// default [`crate::payments::saga::DEFAULT_MAX_ATTEMPTS`], at least 1).
+pub fn relay_max_attempts() -> Result<i32, ApiError> {
+    match optional_variable("relay_max_attempts") {
+        None => Ok(crate::payments::saga::DEFAULT_MAX_ATTEMPTS),
+        Some(n) => n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n: &i32| *n >= 1)
+            .ok_or_else(|| misconfigured(format!("relay_max_attempts is {n:?}, not a count"))),
+    }
+}
+
 /// Seconds since the Unix epoch, from the WASI wall clock.
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now()

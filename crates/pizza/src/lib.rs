@@ -23,6 +23,7 @@
 //!   revocation the request's own statement checks; [`roles`]: what the
 //!   token allows beyond ordering (staff of branches, admin);
 //! - [`config`]: Spin variables; [`hex`]: hex text of bytes;
+//!   [`constant_time`]: comparing secrets; [`paging`]: `?cursor=&limit=` pages;
 //! - [`db`] and [`store`]: the PostgreSQL connection (with its own error type)
 //!   and the SQL, one module per table owner.
 //!
@@ -35,6 +36,7 @@ pub mod body;
 pub mod cart;
 pub mod client_address;
 pub mod config;
+pub mod constant_time;
 pub mod db;
 pub mod error;
 pub mod hex;
@@ -46,6 +48,7 @@ pub mod menu_document;
 pub mod order;
 pub mod order_move;
 pub mod outbound;
+pub mod paging;
 pub mod password;
 pub mod payments;
 pub mod placement;

@@ -12,6 +12,7 @@ use pizza::ApiError;
 use pizza::auth::SignedToken;
 use pizza::db::Db;
 use pizza::http::{Req, ok, serve};
+use pizza::paging::PageQuery;
 use pizza::store::admin as store;
 use serde_json::json;
 use spin_sdk::http::{IncomingRequest, Method, Response};
@@ -25,33 +26,17 @@ async fn handle(request: IncomingRequest) -> Response {
 fn dead_letters(req: &Req) -> Result<Response, ApiError> {
     let token = SignedToken::from_request(req)?;
     let db = Db::connect()?;
-    let (cursor, limit) = token.unless_revoked(&db, parse(req, &token))?;
-    let mut events = store::dead_letters(&db, token.verified(), cursor, limit)?.granted()?;
-    let next_cursor = (events.len() > limit as usize).then(|| {
-        events.truncate(limit as usize);
-        events.last().map_or(cursor, |e| e.event_id)
-    });
+    let page = token.unless_revoked(&db, parse(req, &token))?;
+    let mut events =
+        store::dead_letters(&db, token.verified(), page.cursor, page.limit)?.granted()?;
+    let next_cursor = page.cut(&mut events, |e| e.event_id);
     ok(&json!({"events": events, "next_cursor": next_cursor}))
 }
 
 /// The page asked for, by an admin.
-fn parse(req: &Req, token: &SignedToken) -> Result<(i64, i32), ApiError> {
+fn parse(req: &Req, token: &SignedToken) -> Result<PageQuery, ApiError> {
     token.roles().require_admin()?;
-    let cursor = match req.query_param("cursor") {
-        None => 0,
-        Some(c) => c
-            .parse::<i64>()
-            .ok()
-            .filter(|c| *c >= 0)
-            .ok_or_else(|| ApiError::bad_request("`cursor`: an event id, 0 or more"))?,
-    };
-    let limit = match req.query_param("limit") {
-        None => 50,
-        Some(l) => l
-            .parse::<i32>()
-            .ok()
-            .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| ApiError::bad_request("`limit`: an integer from 1 to 100"))?,
-    };
-    Ok((cursor, limit))
+    let cursor = req.query_param("cursor");
+    let limit = req.query_param("limit");
+    PageQuery::parse(cursor.as_deref(), limit.as_deref(), "an event id")
 }

@@ -15,16 +15,16 @@
 //! SpinKube a CronJob's. It is not under `/api`, so no gateway route
 //! reaches it.
 
-use pizza::ApiError;
-use pizza::config::{optional_variable, variable};
+use pizza::config::{self, variable};
 use pizza::db::Db;
 use pizza::http::{Req, json_response, serve_async};
 use pizza::outbound::call;
 use pizza::payments::gateway::{
     PAY_PATH, PROVIDER_ORIGIN, PayOutcome, PayRequest, REFUND_PATH, RefundOutcome, RefundRequest,
 };
-use pizza::payments::saga::{self, DEFAULT_MAX_ATTEMPTS, Retry, Step};
+use pizza::payments::saga::{self, Retry, Step};
 use pizza::store::relay::{self as store, Claimed, Settle, SystemMove, ToRefund};
+use pizza::{ApiError, constant_time};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use spin_sdk::http::{IncomingRequest, Method, Response};
@@ -48,10 +48,7 @@ async fn relay(req: &Req) -> Result<Response, ApiError> {
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| ApiError::bad_request("`batch` must be an integer from 1 to 100"))?,
     };
-    let max_attempts = optional_variable("relay_max_attempts")
-        .and_then(|n| n.parse::<i32>().ok())
-        .filter(|n| *n >= 1)
-        .unwrap_or(DEFAULT_MAX_ATTEMPTS);
+    let max_attempts = config::relay_max_attempts()?;
     let claimed = store::claim(&Db::connect()?, batch, LEASE_SECS)?;
     let mut pass = Pass {
         claimed: claimed.len(),
@@ -89,13 +86,7 @@ fn authorize(req: &Req) -> Result<(), ApiError> {
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
         .unwrap_or_default();
-    let same = given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if expected.is_empty() || !same {
+    if expected.is_empty() || !constant_time::eq(given.as_bytes(), expected.as_bytes()) {
         return Err(ApiError::unauthorized());
     }
     Ok(())

@@ -4,13 +4,9 @@
 use super::lifecycle::State;
 use super::view::ViewLine;
 use crate::error::ApiError;
+use crate::paging::PageQuery;
+pub use crate::paging::{DEFAULT_PAGE, MAX_PAGE};
 use serde::Serialize;
-
-/// Orders per page unless `?limit=` says otherwise.
-pub const DEFAULT_PAGE: i32 = 50;
-
-/// The most orders one page holds.
-pub const MAX_PAGE: i32 = 100;
 
 /// `GET /api/order/queue/?branch=..&state=..&cursor=..&limit=..`, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,22 +52,7 @@ impl QueueQuery {
                 })
                 .collect::<Result<_, _>>()?,
         };
-        let cursor = match cursor {
-            None => 0,
-            Some(c) => c.parse().ok().filter(|c: &i64| *c >= 0).ok_or_else(|| {
-                ApiError::bad_request(format!("`cursor`: not an order id: {c:?}"))
-            })?,
-        };
-        let limit = match limit {
-            None => DEFAULT_PAGE,
-            Some(l) => l
-                .parse()
-                .ok()
-                .filter(|l| (1..=MAX_PAGE).contains(l))
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("`limit`: 1 to {MAX_PAGE}, not {l:?}"))
-                })?,
-        };
+        let PageQuery { cursor, limit } = PageQuery::parse(cursor, limit, "an order id")?;
         Ok(QueueQuery {
             branch: branch.to_owned(),
             states,
@@ -82,12 +63,14 @@ impl QueueQuery {
 
     /// The page of `found` (up to `limit` + 1 orders, oldest first) at `marker`.
     pub fn page(&self, marker: i64, mut found: Vec<QueuedOrder>) -> QueuePage {
-        let more = found.len() > self.limit as usize;
-        found.truncate(self.limit as usize);
+        let page = PageQuery {
+            cursor: self.cursor,
+            limit: self.limit,
+        };
         QueuePage {
             branch: self.branch.clone(),
             marker,
-            next_cursor: more.then(|| found.last().map(|o| o.order_id)).flatten(),
+            next_cursor: page.cut(&mut found, |o| o.order_id),
             orders: found,
         }
     }

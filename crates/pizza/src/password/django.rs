@@ -19,6 +19,7 @@
 //! services have neither) verifies only the PBKDF2 and scrypt formats, so
 //! [`encode_scrypt`] is what coexistence writes.
 
+use crate::constant_time;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use sha2::Digest;
@@ -128,7 +129,7 @@ fn verify_pbkdf2(password: &str, rest: &str, (derive, len): Pbkdf2) -> bool {
         iterations,
         &mut actual,
     );
-    constant_time_eq(&actual, &expected)
+    constant_time::eq(&actual, &expected)
 }
 
 /// `<n>$<salt>$<r>$<p>$<base64 of 64 bytes>`.
@@ -145,7 +146,7 @@ fn verify_scrypt(password: &str, rest: &str) -> bool {
     if expected.len() != SCRYPT_LEN {
         return false;
     }
-    scrypt_hash(password, salt, n, r, p).is_some_and(|actual| constant_time_eq(&actual, &expected))
+    scrypt_hash(password, salt, n, r, p).is_some_and(|actual| constant_time::eq(&actual, &expected))
 }
 
 /// Django's `hashlib.scrypt(..., dklen=64)`, or `None` for parameters out of bounds.
@@ -170,7 +171,7 @@ fn verify_md5(password: &str, rest: &str) -> bool {
     let mut md5 = md5::Md5::new();
     md5.update(salt.as_bytes());
     md5.update(password.as_bytes());
-    constant_time_eq(
+    constant_time::eq(
         crate::hex::encode(&md5.finalize()).as_bytes(),
         expected.as_bytes(),
     )
@@ -180,11 +181,6 @@ fn verify_md5(password: &str, rest: &str) -> bool {
 fn split_fields<const N: usize>(rest: &str) -> Option<[&str; N]> {
     let fields: Vec<&str> = rest.split('$').collect();
     fields.try_into().ok()
-}
-
-/// Compares two byte strings without stopping at the first difference.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
