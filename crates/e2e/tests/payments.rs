@@ -836,3 +836,22 @@ fn two_relays_over_1000_events_handle_each_once() {
     );
     assert_eq!(orders.len(), 500);
 }
+
+#[test]
+fn the_relay_answers_only_its_token_and_checks_its_batch() {
+    let a = app();
+    let post = |auth: Option<&str>, query: &str| {
+        let headers: Vec<(&str, &str)> = auth.iter().map(|h| ("authorization", *h)).collect();
+        a.request("POST", &format!("/internal/relay/{query}"), &headers, None)
+    };
+    post(None, "").assert_error(401);
+    post(Some("Bearer not-the-token"), "").assert_error(401);
+    let good = format!("Bearer {}", a.relay_token);
+    for bad in ["?batch=0", "?batch=101", "?batch=x"] {
+        post(Some(&good), bad).assert_error(400);
+    }
+    let pass = post(Some(&good), "?batch=5");
+    assert_eq!(pass.status, 200, "{}", pass.text);
+    assert!(pass.json["claimed"].as_u64().unwrap() <= 5, "{}", pass.text);
+    assert_eq!(a.get("/internal/relay/", None).status, 405);
+}
