@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use tracing::Instrument;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi_http::bindings::ProxyPre;
@@ -161,7 +162,20 @@ impl App {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<ErrorCode>,
     {
-        instance::invoke(&component.pre, self.instance_state(component), req).await
+        crate::telemetry::metrics::request_routed(&self.name, &component.id);
+        let span = tracing::info_span!(
+            "spin_trigger_http.execute_wasm",
+            "otel.name" = format!("execute_wasm_component {}", component.id),
+        );
+        let state = self.instance_state(component);
+        let invoked = instance::invoke(&component.pre, &component.id, state, req)
+            .instrument(span.clone())
+            .await;
+        if let Err(e) = &invoked {
+            // Spin's `#[instrument(err(level = Level::INFO))]`.
+            span.in_scope(|| tracing::info!(error = %e));
+        }
+        invoked
     }
 
     /// The store data of a new instance of `component`: each host interface

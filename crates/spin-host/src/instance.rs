@@ -8,6 +8,7 @@ use anyhow::{Result, anyhow};
 use bytes::Bytes;
 use hyper::body::Body;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 use wasmtime::Store;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::bindings::ProxyPre;
@@ -24,11 +25,12 @@ pub struct Invocation {
     pub task: JoinHandle<Result<bool>>,
 }
 
-/// Instantiates the pre-linked component `pre` with store data `state` and
-/// hands it `req`. Errors when the guest failed before producing a response
+/// Instantiates the pre-linked component `pre` (of component id `component`)
+/// with store data `state` and hands it `req`. Errors when the guest failed before producing a response
 /// (trap, panic, missing `set`).
 pub async fn invoke<B>(
     pre: &ProxyPre<HostState>,
+    component: &str,
     state: HostState,
     req: hyper::Request<B>,
 ) -> Result<Invocation>
@@ -43,19 +45,26 @@ where
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let out = store.data_mut().new_response_outparam(sender)?;
     let pre = pre.clone();
-    let task = tokio::spawn(async move {
-        let result = async {
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
-                .await?;
-            anyhow::Ok(())
+    let active = crate::telemetry::metrics::instance_started(component);
+    // The guest runs in the caller's span (Spin's `in_current_span`), so its
+    // PostgreSQL and outbound HTTP spans are children of `execute_wasm`.
+    let task = tokio::spawn(
+        async move {
+            let _active = active;
+            let result = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .await?;
+                anyhow::Ok(())
+            }
+            .await;
+            let leaked = store.data_mut().release_connections().await;
+            result.map(|()| leaked)
         }
-        .await;
-        let leaked = store.data_mut().release_connections().await;
-        result.map(|()| leaked)
-    });
+        .in_current_span(),
+    );
     match receiver.await {
         Ok(Ok(response)) => Ok(Invocation { response, task }),
         Ok(Err(code)) => Err(anyhow!("guest returned error code {code:?}")),

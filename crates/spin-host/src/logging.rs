@@ -1,5 +1,6 @@
 //! Host-side logging: guest stdout/stderr forwarded to the host's stderr with a
-//! `[component-id] ` prefix per line, and one JSON access-log line per request.
+//! `[component-id] ` prefix per line (and, when logs are exported, each line
+//! as an OpenTelemetry log record), and one JSON access-log line per request.
 
 use std::io::Write;
 use std::pin::Pin;
@@ -42,6 +43,7 @@ impl LineBuffer {
         for line in complete.split_inclusive(|b| *b == b'\n') {
             out.extend_from_slice(self.prefix.as_bytes());
             out.extend_from_slice(line);
+            crate::telemetry::logs::app_log(line.strip_suffix(b"\n").unwrap_or(line));
         }
         let _ = std::io::stderr().lock().write_all(&out);
     }
@@ -51,6 +53,7 @@ impl Drop for LineBuffer {
     fn drop(&mut self) {
         let pending = std::mem::take(self.pending.get_mut().unwrap());
         if !pending.is_empty() {
+            crate::telemetry::logs::app_log(&pending);
             let mut out = self.prefix.as_bytes().to_vec();
             out.extend_from_slice(&pending);
             out.push(b'\n');
@@ -104,12 +107,14 @@ pub struct AccessLog<'a> {
     pub status: u16,
     /// Time to produce the response head.
     pub duration: std::time::Duration,
+    /// The trace the request's span belongs to, when traces are exported.
+    pub trace_id: Option<String>,
 }
 
 impl AccessLog<'_> {
     /// Writes the record as one JSON line on stderr.
     pub fn emit(&self) {
-        let line = serde_json::json!({
+        let mut line = serde_json::json!({
             "type": "access",
             "method": self.method,
             "path": self.path,
@@ -118,6 +123,9 @@ impl AccessLog<'_> {
             "status": self.status,
             "duration_ms": (self.duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
         });
+        if let Some(id) = &self.trace_id {
+            line["trace_id"] = id.as_str().into();
+        }
         eprintln!("{line}");
     }
 }

@@ -19,6 +19,8 @@
 //!    view of the app that `*.spin.internal` chaining needs);
 //! 7. `trigger` (app, http_util, instance, logging, routing);
 //! 8. `main`.
+//!
+//! `telemetry` (OpenTelemetry export) is a leaf that every layer may use.
 
 mod allowed_hosts;
 mod app;
@@ -36,6 +38,7 @@ mod pooling;
 mod routing;
 mod selection;
 mod state;
+mod telemetry;
 mod trigger;
 mod variables;
 
@@ -80,6 +83,7 @@ fn report(error: &anyhow::Error) {
 }
 
 async fn run(cli: cli::Cli) -> Result<()> {
+    let telemetry = telemetry::init(concat!("spin-host ", env!("CARGO_PKG_VERSION")))?;
     let mut manifest = manifest::Manifest::load(&cli.from)?;
     if let Some(selection) = selection::Selection::choose(&cli.components) {
         selection.apply(&mut manifest)?;
@@ -99,6 +103,11 @@ async fn run(cli: cli::Cli) -> Result<()> {
         eprintln!("spin-host: strict transaction mode is on (SPIN_HOST_STRICT_TX)");
     }
     let app = app::App::load(manifest, &cli.variables, config)?;
+    let pools = app.pg_pools.clone();
+    telemetry::metrics::observe_pools(move || pools.states());
+    if telemetry.exporting() {
+        eprintln!("spin-host: exporting OpenTelemetry (OTEL_EXPORTER_OTLP_*)");
+    }
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .with_context(|| format!("failed to listen on {}", cli.listen))?;
@@ -106,6 +115,7 @@ async fn run(cli: cli::Cli) -> Result<()> {
     let _ = app.listen_addr.set(addr);
     trigger::print_routes(&app, &format!("http://{addr}"));
     trigger::serve(app, listener, shutdown_signal()).await?;
+    telemetry.shutdown().await;
     eprintln!("spin-host: shut down");
     Ok(())
 }

@@ -3,6 +3,10 @@
 //! chaining), relative URLs routed through the app's own listener, and plain
 //! outbound requests for everything else that is allowed.
 //!
+//! Each request runs in Spin 3.6.3's client span
+//! (`spin_outbound_http.send_request`, named by the method) and carries that
+//! span's W3C trace context, so a chained component's spans join the trace.
+//!
 //! Its per-instance state, [`OutboundHttpInstanceState`], holds the
 //! component's allow-list and a [`LocalApp`]: the application seen through a
 //! trait, because the app (built from instances whose state includes this
@@ -16,11 +20,14 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use tracing::Instrument;
+use tracing::field::Empty;
 use wasmtime_wasi_http::HttpResult;
 use wasmtime_wasi_http::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::body::HyperOutgoingBody;
 use wasmtime_wasi_http::types::{
-    HostFutureIncomingResponse, IncomingResponse, OutgoingRequestConfig, default_send_request,
+    HostFutureIncomingResponse, IncomingResponse, OutgoingRequestConfig,
+    default_send_request_handler,
 };
 
 /// The response of a component run in process, as [`LocalApp::dispatch`]
@@ -69,6 +76,17 @@ impl OutboundHttpInstanceState {
         mut request: hyper::Request<HyperOutgoingBody>,
         mut config: OutgoingRequestConfig,
     ) -> HttpResult<HostFutureIncomingResponse> {
+        let span = tracing::info_span!(
+            "spin_outbound_http.send_request",
+            "otel.kind" = "client",
+            "url.full" = Empty,
+            "http.request.method" = %request.method(),
+            "otel.name" = %request.method(),
+            "http.response.status_code" = Empty,
+            "server.address" = Empty,
+            "server.port" = Empty,
+        );
+        span.in_scope(|| crate::telemetry::propagation::inject_current(request.headers_mut()));
         let allowed = &self.allowed_hosts;
         // A relative URL arrives without authority or with an empty host.
         let authority = request
@@ -95,7 +113,7 @@ impl OutboundHttpInstanceState {
             let uri = format!("http://{}{pq}", SocketAddr::new(ip, addr.port()));
             *request.uri_mut() = uri.parse().map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
             config.use_tls = false;
-            return Ok(default_send_request(request, config));
+            return Ok(send_out(request, config, span));
         };
         let scheme = request.uri().scheme_str().unwrap_or("http").to_string();
         let host = authority.host().to_string();
@@ -104,6 +122,13 @@ impl OutboundHttpInstanceState {
             Some(p) => format!("{scheme}://{host}:{p}"),
             None => format!("{scheme}://{host}"),
         };
+        if !span.is_disabled() {
+            span.record("url.full", request.uri().to_string());
+            span.record("server.address", host.as_str());
+            if let Some(p) = port {
+                span.record("server.port", p);
+            }
+        }
         if !allowed.allows(&scheme, &host, port) {
             log_denied(&destination);
             return Err(ErrorCode::HttpRequestDenied.into());
@@ -134,15 +159,45 @@ impl OutboundHttpInstanceState {
                 return Ok(HostFutureIncomingResponse::ready(Err(trap)));
             };
             let between_bytes_timeout = config.between_bytes_timeout;
-            let handle = wasmtime_wasi::runtime::spawn(async move {
-                Ok(Ok(IncomingResponse {
-                    resp: response.await,
-                    worker: None,
-                    between_bytes_timeout,
-                }))
-            });
+            let handle = wasmtime_wasi::runtime::spawn(
+                async move {
+                    let resp = response.await;
+                    record_status(resp.status());
+                    Ok(Ok(IncomingResponse {
+                        resp,
+                        worker: None,
+                        between_bytes_timeout,
+                    }))
+                }
+                .instrument(span),
+            );
             return Ok(HostFutureIncomingResponse::pending(handle));
         }
-        Ok(default_send_request(request, config))
+        Ok(send_out(request, config, span))
     }
+}
+
+/// Sends `request` over the network, as wasmtime's `default_send_request`,
+/// inside its client `span`.
+fn send_out(
+    request: hyper::Request<HyperOutgoingBody>,
+    config: OutgoingRequestConfig,
+    span: tracing::Span,
+) -> HostFutureIncomingResponse {
+    let handle = wasmtime_wasi::runtime::spawn(
+        async move {
+            let sent = default_send_request_handler(request, config).await;
+            if let Ok(r) = &sent {
+                record_status(r.resp.status());
+            }
+            Ok(sent)
+        }
+        .instrument(span),
+    );
+    HostFutureIncomingResponse::pending(handle)
+}
+
+/// Puts the response status on the current (client) span.
+fn record_status(status: http::StatusCode) {
+    tracing::Span::current().record("http.response.status_code", status.as_u16());
 }

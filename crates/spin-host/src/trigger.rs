@@ -1,12 +1,18 @@
 //! The HTTP trigger: an HTTP/1.1 and h2c listener that routes requests to components
 //! with Spin's `spin-*` headers, answers the `/.well-known/spin/*` endpoints,
 //! writes the access log and shuts down gracefully.
+//!
+//! Each request runs in Spin 3.6.3's server span
+//! (`spin_trigger_http.handle_http_request`, named `<METHOD> <route>`, with
+//! the same attributes as its `http_span!`), continuing the client's
+//! `traceparent`.
 
 use crate::app::App;
 use crate::http_util::{empty, prepare_request};
 use crate::instance::Invocation;
 use crate::logging::AccessLog;
 use crate::routing::RouteMatch;
+use crate::telemetry;
 use anyhow::Result;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -18,6 +24,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpListener;
+use tracing::Instrument;
+use tracing::field::Empty as Unrecorded;
 use wasmtime_wasi_http::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::body::HyperOutgoingBody;
 
@@ -99,6 +107,40 @@ async fn handle(
     peer: SocketAddr,
     local: SocketAddr,
 ) -> Response<HyperOutgoingBody> {
+    let span = tracing::info_span!(
+        "spin_trigger_http.handle_http_request",
+        "otel.kind" = "server",
+        "http.request.method" = %req.method(),
+        "network.peer.address" = %peer.ip(),
+        "network.peer.port" = %peer.port(),
+        "network.protocol.name" = "http",
+        "url.path" = req.uri().path(),
+        "url.query" = req.uri().query().unwrap_or(""),
+        "url.scheme" = req.uri().scheme_str().unwrap_or(""),
+        "client.address" = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok()),
+        "error.type" = Unrecorded,
+        "http.response.status_code" = Unrecorded,
+        "http.route" = Unrecorded,
+    );
+    telemetry::propagation::continue_trace(&span, req.headers());
+    respond(app, req, peer, local, &span)
+        .instrument(span.clone())
+        .await
+}
+
+/// Answers one request inside its server `span`, then finishes the span
+/// (route, name, status), writes the access-log line and records the
+/// request's metrics.
+async fn respond(
+    app: Arc<App>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    local: SocketAddr,
+    span: &tracing::Span,
+) -> Response<HyperOutgoingBody> {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -121,13 +163,32 @@ async fn handle(
     } else {
         response
     };
+    let status = response.status().as_u16();
+    let duration = start.elapsed();
+    // As Spin's `finalize_http_span`: the manifest's route (the path for the
+    // well-known endpoints), none for a 404 without a route.
+    let route = match &routed {
+        Some(m) => Some(m.raw_route.as_str()),
+        None if well_known && status != 404 => Some(path.as_str()),
+        None => None,
+    };
+    match route {
+        Some(route) => {
+            span.record("http.route", route);
+            telemetry::propagation::rename(span, format!("{method} {route}"));
+        }
+        None => telemetry::propagation::rename(span, method.to_string()),
+    }
+    span.record("http.response.status_code", status);
+    telemetry::metrics::request_served(method.as_str(), route, status, duration);
     AccessLog {
         method: method.as_str(),
         path: &path,
         route: routed.as_ref().map(|m| m.matched_route.as_str()),
         component: routed.as_ref().map(|m| m.component.as_str()),
-        status: response.status().as_u16(),
-        duration: start.elapsed(),
+        status,
+        duration,
+        trace_id: telemetry::propagation::trace_id(span),
     }
     .emit();
     response
@@ -184,6 +245,7 @@ async fn run(
         }
         Err(e) => {
             eprintln!("ERROR spin_trigger_http::server: Error processing request: {e:?}");
+            tracing::Span::current().record("error.type", format!("{e:?}"));
             empty(StatusCode::INTERNAL_SERVER_ERROR)
         }
     }

@@ -3,6 +3,11 @@
 //! the allow-list check, queries with Spin's error mapping, and the project's
 //! strict transaction mode.
 //!
+//! Each call runs in the span Spin 3.6.3's outbound-pg factor opens
+//! (`spin_outbound_pg.open`, `.query`, `.execute`: client spans named by the
+//! statement, `db.system = postgresql`; the connection string itself is never
+//! recorded), and pools report their use and waits as metrics.
+//!
 //! Like Spin's outbound-pg factor, the interface is served by its own
 //! per-instance state, [`PgInstanceState`], which holds only what PostgreSQL
 //! needs; the store data embeds it and [`add_to_linker`] projects to it.
@@ -16,6 +21,7 @@ use crate::allowed_hosts::{AllowedHosts, log_denied};
 use crate::bindings::spin::postgres::postgres::{
     self as pg, Connection, DbError, Error, ParameterValue, QueryError, RowSet,
 };
+use crate::telemetry;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures_util::TryStreamExt;
 use std::collections::HashMap;
@@ -24,22 +30,35 @@ use tokio_postgres::NoTls;
 use tokio_postgres::config::Host as PgHost;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
+use tracing::Level;
+use tracing::field::Empty;
+use tracing::instrument;
 use wasmtime::component::{HasSelf, Linker, Resource};
 
 /// Max connections per connection-string pool (as in Spin).
 const POOL_SIZE: usize = 64;
 
-/// Connection pools keyed by the exact connection string.
+/// Connection pools keyed by the exact connection string, each with the name
+/// it is reported under.
 #[derive(Default)]
-pub struct PgPools(Mutex<HashMap<String, Pool>>);
+pub struct PgPools(Mutex<HashMap<String, NamedPool>>);
+
+/// A pool and its name in metrics: `user@host:port/database`, never the
+/// connection string (which holds the password).
+#[derive(Clone)]
+struct NamedPool {
+    name: Arc<str>,
+    pool: Pool,
+}
 
 impl PgPools {
-    fn get_or_create(&self, address: &str) -> anyhow::Result<Pool> {
+    fn get_or_create(&self, address: &str) -> anyhow::Result<NamedPool> {
         let mut pools = self.0.lock().unwrap();
         if let Some(p) = pools.get(address) {
             return Ok(p.clone());
         }
         let config: tokio_postgres::Config = address.parse()?;
+        let name = pool_name(&config).into();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -48,9 +67,61 @@ impl PgPools {
             },
         );
         let pool = Pool::builder(manager).max_size(POOL_SIZE).build()?;
-        pools.insert(address.to_string(), pool.clone());
-        Ok(pool)
+        let named = NamedPool { name, pool };
+        pools.insert(address.to_string(), named.clone());
+        Ok(named)
     }
+
+    /// Each pool's use, for the pool gauges.
+    pub fn states(&self) -> Vec<telemetry::metrics::PoolState> {
+        let pools = self.0.lock().unwrap();
+        pools
+            .values()
+            .map(|p| {
+                let status = p.pool.status();
+                telemetry::metrics::PoolState {
+                    name: p.name.to_string(),
+                    idle: status.available as u64,
+                    used: status.size.saturating_sub(status.available) as u64,
+                    max: status.max_size as u64,
+                    waiting: status.waiting as u64,
+                }
+            })
+            .collect()
+    }
+}
+
+/// `user@host:port/database` of a parsed connection string.
+fn pool_name(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(PgHost::Tcp(h)) => h.clone(),
+        _ => String::new(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "{}@{host}:{port}/{}",
+        config.get_user().unwrap_or_default(),
+        config.get_dbname().unwrap_or_default()
+    )
+}
+
+/// Records the address fields Spin's `record_address_fields` puts on the
+/// open span (host, port, database) from a URL-form connection string.
+fn record_address_fields(address: &str) {
+    let span = tracing::Span::current();
+    if span.is_disabled() || !address.contains("://") {
+        return;
+    }
+    let Ok(config) = address.parse::<tokio_postgres::Config>() else {
+        return;
+    };
+    if let Some(PgHost::Tcp(h)) = config.get_hosts().first() {
+        span.record("db.address", h.as_str());
+    }
+    if let Some(port) = config.get_ports().first() {
+        span.record("server.port", port);
+    }
+    span.record("db.namespace", config.get_dbname().unwrap_or_default());
 }
 
 /// What `spin:postgres` needs in one instance: the app's shared pools, the
@@ -243,16 +314,19 @@ fn refs(params: &[types::SqlParam]) -> Vec<&(dyn ToSql + Sync)> {
 impl pg::Host for PgInstanceState {}
 
 impl pg::HostConnection for PgInstanceState {
+    #[instrument(name = "spin_outbound_pg.open", skip(self, address), err(level = Level::INFO), fields(otel.kind = "client", db.system = "postgresql", db.address = Empty, server.port = Empty, db.namespace = Empty))]
     async fn open(&mut self, address: String) -> Result<Resource<Connection>, Error> {
+        record_address_fields(&address);
         ensure_allowed(&self.allowed_hosts, &address)?;
         let pool = self
             .pools
             .get_or_create(&address)
             .map_err(|e| Error::ConnectionFailed(format!("{e:?}")))?;
-        let client = pool
-            .get()
-            .await
-            .map_err(|e| Error::ConnectionFailed(format!("{:?}", anyhow::Error::from(e))))?;
+        let asked = std::time::Instant::now();
+        let client = pool.pool.get().await;
+        telemetry::metrics::pool_waited(&pool.name, asked.elapsed());
+        let client =
+            client.map_err(|e| Error::ConnectionFailed(format!("{:?}", anyhow::Error::from(e))))?;
         let id = self.next_id;
         self.next_id += 1;
         self.connections.insert(id, client);
@@ -262,6 +336,7 @@ impl pg::HostConnection for PgInstanceState {
     /// Streams the rows: errors before execution (parse, plan, bind) carry a
     /// SQLSTATE; errors raised while rows are produced arrive on the row
     /// stream and, as in Spin, are reported as text only.
+    #[instrument(name = "spin_outbound_pg.query", skip(self, conn, params_in), err(level = Level::INFO), fields(otel.kind = "client", db.system = "postgresql", otel.name = statement))]
     async fn query(
         &mut self,
         conn: Resource<Connection>,
@@ -292,6 +367,7 @@ impl pg::HostConnection for PgInstanceState {
         Ok(RowSet { columns, rows })
     }
 
+    #[instrument(name = "spin_outbound_pg.execute", skip(self, conn, params_in), err(level = Level::INFO), fields(otel.kind = "client", db.system = "postgresql", otel.name = statement))]
     async fn execute(
         &mut self,
         conn: Resource<Connection>,
