@@ -31,6 +31,7 @@ impl SignedToken {
         let bearer =
             token::bearer(req.header("authorization")).ok_or_else(ApiError::unauthorized)?;
         let verified = key.verify(bearer).map_err(|_| ApiError::unauthorized())?;
+        req.note_member(&verified.member_id);
         Ok(SignedToken(verified))
     }
 

@@ -49,15 +49,15 @@ mod tests {
     use spin_sdk::http::Method;
 
     fn req(headers: &[(&str, &str)]) -> Req {
-        Req {
-            method: Method::Get,
-            headers: headers
+        Req::new(
+            Method::Get,
+            headers
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
-            query: String::new(),
-            body: Vec::new(),
-        }
+            String::new(),
+            Vec::new(),
+        )
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The thin HTTP glue every component shares: method checks (405 with
-//! `Allow`), the request body limit (413), JSON responses, and the one place
-//! where an [`ApiError`] becomes a response (and a 5xx a log line).
+//! `Allow`), the request body limit (413), JSON responses, the one place
+//! where an [`ApiError`] becomes a response (carrying the request's id), and
+//! each request's JSON log line ([`crate::request_log`]).
 //!
 //! Spin sets no request-body limit of its own and delivers bodies of any size,
 //! so the body is read as a stream and reading stops as soon as it passes
@@ -9,9 +10,11 @@
 
 use crate::body::Fields;
 use crate::error::ApiError;
+use crate::request_log::RequestLog;
 use futures::StreamExt;
 use serde::Serialize;
 use spin_sdk::http::{IncomingRequest, Method, Response};
+use std::rc::Rc;
 
 /// The largest request body any endpoint accepts (64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -38,9 +41,44 @@ pub struct Req {
     pub query: String,
     /// The complete body.
     pub body: Vec<u8>,
+    /// The request's log line, which handlers add to.
+    log: Rc<RequestLog>,
 }
 
 impl Req {
+    /// A request as the handler sees it, with a log line of its own.
+    pub fn new(
+        method: Method,
+        headers: Vec<(String, String)>,
+        query: String,
+        body: Vec<u8>,
+    ) -> Req {
+        let log = RequestLog::begin(&method.to_string(), |name| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        });
+        Req {
+            method,
+            headers,
+            query,
+            body,
+            log: Rc::new(log),
+        }
+    }
+
+    /// Names the member a verified token belongs to in the request's log line.
+    pub fn note_member(&self, member: &str) {
+        self.log.note_member(member);
+    }
+
+    /// Adds a business event (`order.placed`, `login.throttled` …) to the
+    /// request's log line.
+    pub fn note_event(&self, event: impl Into<String>) {
+        self.log.note_event(event);
+    }
+
     /// The first value of a header, by lower-case name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -74,23 +112,6 @@ impl Req {
     pub fn path_info(&self) -> &str {
         self.header("spin-path-info").unwrap_or("/")
     }
-
-    /// An id for this request in log lines: the caller's `x-request-id` when it
-    /// is short and printable, else a fresh random one.
-    fn log_id(&self) -> String {
-        match self.header("x-request-id") {
-            Some(id)
-                if (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()) =>
-            {
-                id.to_owned()
-            }
-            _ => {
-                let mut bytes = [0u8; 8];
-                let _ = getrandom::fill(&mut bytes);
-                crate::hex::encode(&bytes)
-            }
-        }
-    }
 }
 
 impl std::fmt::Debug for Req {
@@ -123,8 +144,8 @@ impl std::fmt::Debug for Req {
 ///   OPTIONS answers 204 with `Allow`).
 /// - A body over [`BODY_LIMIT`] gets 413, decided from `Content-Length` when
 ///   present and while streaming otherwise.
-/// - Errors become JSON error responses; each 5xx is logged once, with its
-///   cause and the request's id.
+/// - Errors become JSON error responses carrying the request's id.
+/// - Every request, answered or refused, writes its log line.
 pub async fn serve(
     request: IncomingRequest,
     allowed: &[Method],
@@ -139,30 +160,37 @@ pub async fn serve_async(
     allowed: &[Method],
     handler: impl AsyncFnOnce(&Req) -> Result<Response, ApiError>,
 ) -> Response {
-    match accept(request, allowed).await {
-        Ok(Accepted::Request(req)) => handler(&req).await.unwrap_or_else(|e| {
-            if e.status >= 500 {
-                eprintln!(
-                    "request {}: {} {}: {}",
-                    req.log_id(),
-                    e.status,
-                    e.detail,
-                    e.cause().unwrap_or("no cause recorded")
-                );
-            }
-            error_response(&e)
-        }),
-        Ok(Accepted::Options(allow)) => Response::builder()
+    let log = Rc::new(RequestLog::begin(&request.method().to_string(), |name| {
+        let values = request.headers().get(name);
+        values
+            .first()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }));
+    let answered = match accept(request, allowed, &log).await {
+        Ok(Accepted::Request(req)) => handler(&req).await,
+        Ok(Accepted::Options(allow)) => Ok(Response::builder()
             .status(204)
             .header("allow", allow)
-            .build(),
-        Err(e) => error_response(&e),
+            .build()),
+        Err(e) => Err(e),
+    };
+    match answered {
+        Ok(response) => {
+            log.write(*response.status(), None);
+            response
+        }
+        Err(e) => {
+            log.write(e.status, Some(&e));
+            error_response(&e, log.request_id())
+        }
     }
 }
 
-/// The JSON response of an error, with its extra headers.
-fn error_response(e: &ApiError) -> Response {
-    let mut response = json_response(e.status, &e.body());
+/// The JSON response of an error, with its extra headers and the request's id.
+fn error_response(e: &ApiError, request_id: &str) -> Response {
+    let mut body = e.body();
+    body["request_id"] = request_id.into();
+    let mut response = json_response(e.status, &body);
     for (name, value) in &e.headers {
         response.set_header(name, value);
     }
@@ -175,7 +203,11 @@ enum Accepted {
     Options(String),
 }
 
-async fn accept(request: IncomingRequest, allowed: &[Method]) -> Result<Accepted, ApiError> {
+async fn accept(
+    request: IncomingRequest,
+    allowed: &[Method],
+    log: &Rc<RequestLog>,
+) -> Result<Accepted, ApiError> {
     let allow = allow_header(allowed);
     let method = match request.method() {
         Method::Head if allowed.contains(&Method::Get) => Method::Get,
@@ -218,6 +250,7 @@ async fn accept(request: IncomingRequest, allowed: &[Method]) -> Result<Accepted
         headers,
         query,
         body,
+        log: log.clone(),
     }))
 }
 
@@ -359,16 +392,16 @@ mod tests {
 
     #[test]
     fn debug_of_a_request_shows_no_credentials_and_no_body() {
-        let req = Req {
-            method: Method::Get,
-            headers: vec![
+        let req = Req::new(
+            Method::Get,
+            vec![
                 ("authorization".into(), "Bearer eyJ.secret.token".into()),
                 ("cookie".into(), "session=s3cret".into()),
                 ("content-type".into(), "application/json".into()),
             ],
-            query: String::new(),
-            body: br#"{"id":"alice","pw":"hunter2-hunter2"}"#.to_vec(),
-        };
+            String::new(),
+            br#"{"id":"alice","pw":"hunter2-hunter2"}"#.to_vec(),
+        );
         let shown = format!("{req:?}");
         for secret in ["eyJ", "s3cret", "hunter2", "alice"] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
@@ -379,24 +412,24 @@ mod tests {
 
     #[test]
     fn path_params_come_from_spins_headers() {
-        let req = Req {
-            method: Method::Get,
-            headers: vec![("spin-path-match-id".into(), "42".into())],
-            query: String::new(),
-            body: Vec::new(),
-        };
+        let req = Req::new(
+            Method::Get,
+            vec![("spin-path-match-id".into(), "42".into())],
+            String::new(),
+            Vec::new(),
+        );
         assert_eq!(req.path_param("id"), Some("42"));
         assert_eq!(req.path_param("other"), None);
     }
 
     #[test]
     fn query_params_are_decoded_and_the_first_wins() {
-        let req = Req {
-            method: Method::Get,
-            headers: Vec::new(),
-            query: "branch=Gangnam%20%231&state=placed&branch=x&after=+3".into(),
-            body: Vec::new(),
-        };
+        let req = Req::new(
+            Method::Get,
+            Vec::new(),
+            "branch=Gangnam%20%231&state=placed&branch=x&after=+3".into(),
+            Vec::new(),
+        );
         assert_eq!(req.query_param("branch").as_deref(), Some("Gangnam #1"));
         assert_eq!(req.query_param("after").as_deref(), Some(" 3"));
         assert_eq!(req.query_param("cursor"), None);

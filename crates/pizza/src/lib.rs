@@ -52,6 +52,7 @@ pub mod paging;
 pub mod password;
 pub mod payments;
 pub mod placement;
+pub mod request_log;
 pub mod roles;
 pub mod store;
 pub mod throttle;

@@ -87,6 +87,7 @@ impl Target {
 /// Moves `target` to `to` as `by`, giving `reason`, on the request's
 /// connection `db`.
 pub fn serve_move(
+    req: &Req,
     db: &Db,
     token: &SignedToken,
     target: Target,
@@ -106,6 +107,7 @@ pub fn serve_move(
     };
     match store::transition(db, &step, token.verified())?.granted()? {
         Moved::Done { version } => {
+            req.note_event(format!("order.{}", to.as_str()));
             let mut answer = json_response(
                 200,
                 &serde_json::json!({"order_id": order_id, "state": to, "version": version}),

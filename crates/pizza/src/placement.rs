@@ -6,6 +6,7 @@ use crate::auth::SignedToken;
 use crate::config;
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::http::Req;
 use crate::idempotency::{Claim, Write};
 use crate::order::{NewOrder, OrderLine, PlacedOrder};
 use crate::store::order::{self as store, Checkout, Placement};
@@ -45,6 +46,18 @@ pub fn unknown_line(i: usize, line: &OrderLine) -> ApiError {
         "`lines[{i}]`: no pizza {:?} in size {:?}",
         line.name, line.size
     ))
+}
+
+/// `written`, after noting `order.placed` in the request's log line when it
+/// placed a new order (a replay or a wait for another request places none).
+pub fn noted<'c>(
+    req: &Req,
+    written: Result<Write<'c, PlacedOrder>, ApiError>,
+) -> Result<Write<'c, PlacedOrder>, ApiError> {
+    if let Ok(Write::Done(_)) = &written {
+        req.note_event("order.placed");
+    }
+    written
 }
 
 /// The write or the refusal a placement of `order` makes; `zone` is the

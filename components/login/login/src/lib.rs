@@ -22,7 +22,17 @@ use spin_sdk::http_component;
 
 #[http_component]
 async fn handle(request: IncomingRequest) -> Response {
-    serve(request, &[Method::Post], login).await
+    serve(request, &[Method::Post], |req| {
+        let answer = login(req);
+        match &answer {
+            Ok(_) => req.note_event("login.succeeded"),
+            Err(e) if e.status == 429 => req.note_event("login.throttled"),
+            Err(e) if e.status == 401 => req.note_event("login.failed"),
+            Err(_) => {}
+        }
+        answer
+    })
+    .await
 }
 
 fn login(req: &Req) -> Result<Response, ApiError> {
@@ -31,6 +41,7 @@ fn login(req: &Req) -> Result<Response, ApiError> {
     let pw = fields.required_str("pw")?;
     let key = config::token_key()?;
     let format = config::password_format()?;
+    req.note_member(id);
     if !member::plausible_id(id) {
         password::waste_verification_time(pw);
         return Err(invalid_credentials());

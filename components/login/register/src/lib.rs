@@ -36,6 +36,8 @@ fn register(req: &Req) -> Result<Response, ApiError> {
     if !store::login::insert_member(&db, &new, &hash)? {
         return Err(ApiError::conflict("member id already taken"));
     }
+    req.note_member(new.id);
+    req.note_event("member.registered");
     Ok(json_response(
         201,
         &serde_json::json!({ "member_id": new.id }),

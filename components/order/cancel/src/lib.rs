@@ -25,7 +25,7 @@ fn cancel(req: &Req) -> Result<Response, ApiError> {
     let db = Db::connect()?;
     let (target, why) = token.unless_revoked(&db, parse(req))?;
     let (to, by) = (State::Cancelled, Actor::Member);
-    serve_move(&db, &token, target, to, by, why.as_deref())
+    serve_move(req, &db, &token, target, to, by, why.as_deref())
 }
 
 /// The order, the version the member saw, and why.

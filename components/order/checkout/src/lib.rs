@@ -40,7 +40,7 @@ fn checkout(req: &Req) -> Result<Response, ApiError> {
     let placed = idempotency::respond_once(
         Some(&claim),
         |claim| Ok(store::stored_placement(&db, token.member_id(), claim)?),
-        |claim| place(&db, &token, &method, claim),
+        |claim| placement::noted(req, place(&db, &token, &method, claim)),
     )?;
     let mut body = placed.body();
     body["state"] = "payment_pending".into();

@@ -38,7 +38,7 @@ fn create(req: &Req) -> Result<Response, ApiError> {
     let placed = idempotency::respond_once(
         claim.as_ref(),
         |claim| Ok(store::stored_placement(&db, token.member_id(), claim)?),
-        |claim| place(&db, &token, &order, claim),
+        |claim| placement::noted(req, place(&db, &token, &order, claim)),
     )?;
     Ok(json_response(201, &placed.body()))
 }

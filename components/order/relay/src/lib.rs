@@ -30,6 +30,9 @@ use serde::de::DeserializeOwned;
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
+/// Events whose handling is a business outcome for the request's log line.
+const OUTCOMES: [&str; 3] = ["payment.succeeded", "payment.failed", "refund.succeeded"];
+
 /// How long a claimed event stays this relay's (longer than any step).
 const LEASE_SECS: i32 = 60;
 
@@ -56,9 +59,18 @@ async fn relay(req: &Req) -> Result<Response, ApiError> {
     };
     for event in &claimed {
         match run(event, max_attempts).await {
-            Ok(Settle::Handled) => pass.handled += 1,
+            Ok(Settle::Handled) => {
+                pass.handled += 1;
+                // The saga's outcomes, counted once each (the event is).
+                if OUTCOMES.contains(&event.event_type.as_str()) {
+                    req.note_event(event.event_type.clone());
+                }
+            }
             Ok(Settle::Retry(Retry::After(_), _)) => pass.retried += 1,
-            Ok(Settle::Retry(Retry::DeadLetter, _)) => pass.dead_lettered += 1,
+            Ok(Settle::Retry(Retry::DeadLetter, _)) => {
+                pass.dead_lettered += 1;
+                req.note_event("relay.dead_lettered");
+            }
             // The event stays claimed until its lease runs out, then is tried again.
             Err(e) => {
                 eprintln!("relay: event {}: {e}", event.event_id);

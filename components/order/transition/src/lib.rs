@@ -25,7 +25,7 @@ fn transition(req: &Req) -> Result<Response, ApiError> {
     let token = SignedToken::from_request(req)?;
     let db = Db::connect()?;
     let (target, to, why) = token.unless_revoked(&db, parse(req, &token))?;
-    serve_move(&db, &token, target, to, Actor::Staff, why.as_deref())
+    serve_move(req, &db, &token, target, to, Actor::Staff, why.as_deref())
 }
 
 /// The order, the version seen, where to and why, from a staff member's or
