@@ -10,6 +10,7 @@ use std::sync::{Mutex, OnceLock};
 use testkit::{Host, PgBouncer, Postgres};
 
 pub mod django;
+pub mod otlp;
 pub mod tokens;
 
 /// The JWT secret [`serve`] gives the app (tests forge tokens with it).
@@ -160,6 +161,16 @@ pub fn start_own_app() -> (Postgres, Host, TestApp) {
 
 /// Starts a host for database `db` of `pg`, with variable overrides.
 pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, TestApp) {
+    serve_with_env(pg, db, overrides, &[])
+}
+
+/// [`serve`] with extra environment variables for the host (`OTEL_*`).
+pub fn serve_with_env(
+    pg: &Postgres,
+    db: &str,
+    overrides: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> (Host, TestApp) {
     let urls: Vec<(String, String)> = ROLE_PASSWORDS
         .iter()
         .map(|(role, pw)| {
@@ -182,7 +193,9 @@ pub fn serve(pg: &Postgres, db: &str, overrides: &[(&str, &str)]) -> (Host, Test
     }
     vars.retain(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
     vars.extend_from_slice(overrides);
-    let host = Host::start(&test_manifest(), &vars, &[("SPIN_HOST_STRICT_TX", "1")]);
+    let mut host_env = vec![("SPIN_HOST_STRICT_TX", "1")];
+    host_env.extend_from_slice(env);
+    let host = Host::start(&test_manifest(), &vars, &host_env);
     let app = TestApp {
         base_url: host.base_url(),
         db_host: db_host.clone(),
