@@ -103,6 +103,16 @@ CNPG_GROUP = "postgresql.cnpg.io"
 KEDA_INTERCEPTOR = ("keda", "app.kubernetes.io/component", "interceptor")
 KEDA_INTERCEPTOR_SERVICE = ("keda", "keda-add-ons-http-interceptor-proxy", 8080)
 GATEWAY_GROUP = "gateway.networking.k8s.io"
+# Observability (docs/deploy.md, "Observability"; spinkube/observability/): the OpenTelemetry
+# Collector every overlay runs next to its SpinApps, its pods' role label, its Service and
+# ports (OTLP over HTTP, which Spin uses; the Prometheus scrape path), and where its
+# configuration and the Grafana dashboard live.
+COLLECTOR_ROLE = "otel-collector"
+COLLECTOR_SERVICE = "otel-collector"
+OTLP_HTTP_PORT = 4318
+OTLP_GRPC_PORT = 4317
+COLLECTOR_METRICS_PORT = 8889
+OBSERVABILITY = os.path.join(SPINKUBE, "observability")
 NO_KUBECTL = ("kubectl not found: install kubectl (it carries kustomize) — "
               "https://kubernetes.io/docs/tasks/tools/")
 TEMPLATE_RE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -213,6 +223,14 @@ def app_variable(ctx: Ctx, env: str, app: str, var: str) -> str | None:
         cm = next((o for o in ctx.objs(env, "ConfigMap") if o["metadata"]["name"] == ref.get("name")), None)
         return ((cm or {}).get("data") or {}).get(ref.get("key"))
     return None
+
+
+def otel_endpoint(ctx: Ctx, env: str) -> str | None:
+    """The OTLP endpoint the overlay's SpinAppExecutor gives its pods (deploymentConfig.otel
+    .exporter_otlp_endpoint, which spin-operator passes as OTEL_EXPORTER_OTLP_ENDPOINT)."""
+    x = ctx.find(env, "SpinAppExecutor", EXECUTOR)
+    otel = (((x or {}).get("spec") or {}).get("deploymentConfig") or {}).get("otel") or {}
+    return otel.get("exporter_otlp_endpoint")
 
 
 def cnpg_objs(ctx: Ctx, env: str, kind: str) -> list[dict]:

@@ -1,7 +1,8 @@
 """NetworkPolicies (docs/deploy.md section 8), evaluated through both ends of every policy:
 the app pods admit only the pods in front of them (the Gateway's, or in dev the KEDA
 interceptor's) on port 80, and the relay's SpinApp also the relay ticker's; they reach only
-DNS and PostgreSQL, and the provider's SpinApp HTTPS outside the cluster where its provider
+DNS, PostgreSQL and the OpenTelemetry Collector's OTLP port (where the executor sends
+telemetry there), and the provider's SpinApp HTTPS outside the cluster where its provider
 is external; the ticker reaches only DNS and the relay's SpinApp; each SpinApp reaches its
 own pooler and nothing else of the database tier; poolers and admin pods reach the server."""
 from __future__ import annotations
@@ -12,8 +13,8 @@ import json
 import pytest
 
 from gateway import via_interceptor
-from manifests import (APP_PORT, ENVS, HTTPS_PORT, KEDA_INTERCEPTOR, POSTGRES_PORT, RELAY_COMPONENT, TICKER_ROLE, Ctx,
-                       app_variable, cluster_pod_labels, cnpg_objs, db_server_pods, find_obj, mutated,
+from manifests import (APP_PORT, COLLECTOR_ROLE, ENVS, HTTPS_PORT, KEDA_INTERCEPTOR, OTLP_HTTP_PORT, POSTGRES_PORT,
+                       RELAY_COMPONENT, TICKER_ROLE, Ctx, app_variable, otel_endpoint, cluster_pod_labels, cnpg_objs, db_server_pods, find_obj, mutated,
                        no_errors, pod_groups, pooler_for_host, pooler_pod_labels, provider_is_external,
                        runs_component, selects, spinapps)
 
@@ -69,8 +70,10 @@ def check_networkpolicies(ctx: Ctx, envs=ENVS) -> list[str]:
     for the app the poolers where the overlay has any (else the server), for the admin
     pods the server itself (never a transaction pooler); the provider's SpinApp also to
     HTTPS (443) outside the cluster's private ranges where its payment_provider_url is an
-    external host (stg/prod), and no other pod there. Relay ticker pods: no ingress, out
-    only to DNS and the relay's SpinApp on 80."""
+    external host (stg/prod), and no other pod there; app pods also to the collector's pods
+    (pizza.shop/role otel-collector, this namespace) on OTLP/HTTP (4318) where the executor
+    names an OTLP endpoint, and only then. Relay ticker pods: no ingress, out only to DNS
+    and the relay's SpinApp on 80."""
     errs = []
     for env in envs:
         nps = ctx.objs(env, "NetworkPolicy")
@@ -83,13 +86,14 @@ def check_networkpolicies(ctx: Ctx, envs=ENVS) -> list[str]:
         servers = db_server_pods(ctx, env)
         poolers = [pooler_pod_labels(p) for p in cnpg_objs(ctx, env, "Pooler")]
         relay_apps = set(runs_component(ctx, env, RELAY_COMPONENT))
+        otlp = {OTLP_HTTP_PORT} if otel_endpoint(ctx, env) else set()
         for what, labels, kind in pod_groups(ctx, env):
             targets = poolers if kind == "app" and poolers else servers
             others = [t for t in servers + poolers if t not in targets]
             sel = [np for np in nps if selects(np["spec"].get("podSelector") or {}, labels)]
             app = labels.get("pizza.shop/service", "") if kind == "app" else ""
             https = kind == "app" and provider_is_external(ctx, env, app)
-            want = {"app": {DNS_PORT, POSTGRES_PORT} | ({HTTPS_PORT} if https else set()),
+            want = {"app": {DNS_PORT, POSTGRES_PORT} | ({HTTPS_PORT} if https else set()) | otlp,
                     "admin": {DNS_PORT, POSTGRES_PORT}, "ticker": {DNS_PORT, APP_PORT}}[kind]
             egress_ports = set()
             for np in sel:
@@ -139,6 +143,11 @@ def check_networkpolicies(ctx: Ctx, envs=ENVS) -> list[str]:
                             if set(p) != {"ipBlock"} or not PRIVATE_RANGES <= set(block.get("except") or []):
                                 errs.append(f"{name}: the payment provider egress peer {p} must be an ipBlock that "
                                             f"excludes the cluster's private ranges {sorted(PRIVATE_RANGES)}")
+                    elif ports == {OTLP_HTTP_PORT} and kind == "app" and otlp:
+                        if not all(p == {"podSelector": {"matchLabels": {"pizza.shop/role": COLLECTOR_ROLE}}}
+                                   for p in peers):
+                            errs.append(f"{name}: OTLP egress must go to the collector's pods (pizza.shop/role "
+                                        f"{COLLECTOR_ROLE}, this namespace) only, not {peers}")
                     elif ports == {POSTGRES_PORT} and kind != "ticker":
                         for p in peers:
                             cidr = (p.get("ipBlock") or {}).get("cidr", "")
@@ -264,7 +273,7 @@ def check_db_paths(ctx: Ctx, envs=ENVS) -> list[str]:
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_app_pods_admit_only_their_front_door_and_reach_only_dns_and_postgresql(ctx, env):
+def test_app_pods_admit_only_their_front_door_and_reach_only_dns_postgresql_and_the_collector(ctx, env):
     no_errors(check_networkpolicies(ctx, [env]))
 
 
@@ -339,7 +348,7 @@ def test_networkpolicy_check_catches_the_ticker_admitted_by_menu_https_for_menu_
     errs = check_networkpolicies(mutated(ctx, f))
     assert (any("stg: NetworkPolicy/oops (SpinApp/menu): admits the relay ticker" in e for e in errs)
             and any("stg: NetworkPolicy/oops (SpinApp/menu): egress ports ['443']" in e for e in errs)
-            and any(e.startswith("prod: SpinApp/order pods may reach ports [53, 5432]") for e in errs)), errs
+            and any(e.startswith("prod: SpinApp/order pods may reach ports [53, 4318, 5432]") for e in errs)), errs
 
 
 def test_networkpolicy_check_catches_provider_egress_into_the_cluster_and_in_dev(ctx):
