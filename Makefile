@@ -2,7 +2,8 @@
 #
 #   make up      build, start a private PostgreSQL (installed if missing), migrate, seed,
 #                and serve on http://$(LISTEN) with `spin up`, or the project's spin-host,
-#                with the payment relay's ticker (scripts/relay-ticker.sh)
+#                with the payment relay's ticker (scripts/relay-ticker.sh); OTEL=1 also starts
+#                a local trace viewer (scripts/trace-viewer.sh) and exports traces to it
 #   make test    lints (fmt, clippy native and wasm), unit, host fixture, end-to-end
 #                and deployment checks
 #   make bench   benchmarks (QUICK=1 for the short run)
@@ -53,6 +54,12 @@ db: build-native
 up: build db
 	@source .dev/env; \
 	bash scripts/relay-ticker.sh "http://$(LISTEN)" $$$$ & \
+	if [[ "$(OTEL)" == 1 ]]; then \
+	  traces=$$(bash scripts/trace-viewer.sh $$$$); \
+	  [[ -n $$traces ]] && export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=$$traces OTEL_SERVICE_NAME=pizza; \
+	fi; \
+	[[ -n "$${OTEL_EXPORTER_OTLP_ENDPOINT:-}$${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:-}" ]] && \
+	  echo "exporting OpenTelemetry: $${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:-$$OTEL_EXPORTER_OTLP_ENDPOINT}"; \
 	if command -v spin >/dev/null 2>&1; then \
 	  echo "serving with spin up on http://$(LISTEN)"; exec spin up --listen $(LISTEN); \
 	else \
