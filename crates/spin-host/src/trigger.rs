@@ -172,14 +172,16 @@ async fn respond(
         None if well_known && status != 404 => Some(path.as_str()),
         None => None,
     };
-    match route {
-        Some(route) => {
-            span.record("http.route", route);
-            telemetry::propagation::rename(span, format!("{method} {route}"));
+    if !span.is_disabled() {
+        match route {
+            Some(route) => {
+                span.record("http.route", route);
+                telemetry::propagation::rename(span, format!("{method} {route}"));
+            }
+            None => telemetry::propagation::rename(span, method.to_string()),
         }
-        None => telemetry::propagation::rename(span, method.to_string()),
+        span.record("http.response.status_code", status);
     }
-    span.record("http.response.status_code", status);
     telemetry::metrics::request_served(method.as_str(), route, status, duration);
     AccessLog {
         method: method.as_str(),

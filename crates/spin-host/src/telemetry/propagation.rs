@@ -35,9 +35,6 @@ pub fn inject_current(headers: &mut http::HeaderMap) {
 /// has started, so the name goes to the OpenTelemetry span directly.
 pub fn rename(span: &tracing::Span, name: String) {
     use opentelemetry::trace::TraceContextExt;
-    if span.is_disabled() {
-        return;
-    }
     span.context().span().update_name(name);
 }
 
