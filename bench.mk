@@ -6,6 +6,8 @@
 #   make bench SPIN=/path/to/spin
 #                        the same scenarios against `spin up` too, after spin-host (a `spin`
 #                        on PATH is used unless SPIN= is given empty); one table compares them
+#   make bench OTEL=1    the same scenarios against spin-host exporting OpenTelemetry too
+#                        (`spin-host+otlp`, to an OTLP sink in pizza-bench), next to spin-host
 #   make bench-smoke     a few requests per scenario (< 30 s), fails on any error; `make test` runs it
 #   make profile         perf under the order rush and the menu browse (needs linux-perf):
 #                        bench/results/<UTC timestamp>-profile-orders.svg, -menu.svg and
@@ -34,7 +36,7 @@ endif
 BENCH := target/release/pizza-bench
 # The Spin to compare spin-host with: SPIN=/path/to/spin, else a `spin` on PATH, else none.
 SPIN ?= $(shell command -v spin 2>/dev/null)
-BENCH_FLAGS := $(if $(filter 1,$(QUICK)),--quick) $(if $(SPIN),--spin $(SPIN))
+BENCH_FLAGS := $(if $(filter 1,$(QUICK)),--quick) $(if $(SPIN),--spin $(SPIN)) $(if $(filter 1,$(OTEL)),--otel)
 # Flame graphs: inferno's binaries, pinned, installed into target/tools by `make profile`.
 INFERNO_VERSION := 0.12.8
 BENCH_TOOLS := target/tools

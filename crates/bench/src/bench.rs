@@ -1,10 +1,12 @@
-//! One benchmark run: the database, the members, every runtime's scenarios,
-//! pgbench, the goals and the report.
+//! One benchmark run: the database, the members, every runtime's scenarios
+//! (with the OTLP sink the exporting one sends to), pgbench, the goals and the
+//! report.
 
 use crate::client::{self, send_expect};
 use crate::db::Database;
 use crate::host::{self, Host};
 use crate::machine::{Machine, Source};
+use crate::otlp_sink::Sink;
 use crate::plan::{Mode, Plan};
 use crate::report::{Ceiling, Members, Report};
 use crate::runtime::Runtime;
@@ -29,7 +31,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<u64> {
     let data_dir = std::env::var_os("PIZZA_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("data/pizza-sales"));
-    let mut runtimes = vec![Runtime::ours(testkit::host_bin())?];
+    let ours = Runtime::ours(testkit::host_bin())?;
+    let sink = cli.otel.then(Sink::start).transpose()?;
+    let mut runtimes = vec![ours.clone()];
+    if let Some(sink) = &sink {
+        runtimes.push(ours.exporting(&sink.endpoint));
+    }
     if let Some(spin) = &cli.spin {
         runtimes.push(Runtime::spin(spin)?);
     }
@@ -53,7 +60,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u64> {
             let _ = std::fs::remove_dir_all(host::cache_dir(&manifest));
         }
         let log = work.join("host-start.log");
-        let mut host = Host::spawn(&runtimes[0], &manifest, &vars, &[], &log)?;
+        let mut host = Host::spawn(&ours, &manifest, &vars, &log)?;
         let first = host.first_200(&client, "/api/menu/").await?;
         eprintln!(
             "pizza-bench: first start served in {first:?}; registering {} members",
@@ -100,9 +107,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<u64> {
             let (first_start, without_cache) = if i == 0 {
                 (first, plan.cold_without_cache.then_some(first))
             } else {
-                // Spin keeps its own compile cache: this start fills it if need be.
+                // Its own first start: Spin's fills Spin's compile cache if
+                // need be; spin-host+otlp's finds the cache spin-host wrote.
                 let log = work.join(format!("{}-start.log", runtime.name));
-                let mut host = Host::spawn(runtime, &manifest, &vars, &[], &log)?;
+                let mut host = Host::spawn(runtime, &manifest, &vars, &log)?;
                 let first = host.first_200(&client, "/api/menu/").await?;
                 host.stop();
                 eprintln!(
@@ -118,6 +126,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u64> {
             samples.extend(errors);
             measured.push(runs);
         }
+        let otlp_sink = sink.as_ref().map(Sink::report);
 
         let mut ceiling = Vec::new();
         let login_db = db.order_login();
@@ -153,6 +162,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u64> {
             members: members_report,
             goals: goals::evaluate(&measured, &ceiling),
             runtimes: measured,
+            otlp_sink,
             ceiling,
             errors,
             error_samples: samples,

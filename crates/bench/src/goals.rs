@@ -3,6 +3,7 @@
 //! measure it: a quick run without the level, no Spin given).
 
 use crate::report::{Ceiling, Run, RuntimeRuns};
+use crate::runtime::{OURS, SPIN};
 use crate::scenario::{MENU_200, MENU_304, ORDER_CREATE, ORDER_RUSH};
 use serde::Serialize;
 
@@ -35,10 +36,11 @@ fn not_measured(name: &str, target: &str, why: &str) -> Goal {
     goal(name, target, format!("not measured ({why})"), None)
 }
 
-/// The goals for `runtimes[0]` (`spin-host`), against pgbench's `ceiling`
-/// and, for memory, `runtimes[1]` (Spin) if present.
+/// The goals for the runtime named `spin-host` (exporting off), against
+/// pgbench's `ceiling` and, for memory, the one named `spin` if present.
 pub fn evaluate(runtimes: &[RuntimeRuns], ceiling: &[Ceiling]) -> Vec<Goal> {
-    let Some(host) = runtimes.first() else {
+    let named = |name: &str| runtimes.iter().find(|r| r.runtime.name == name);
+    let Some(host) = named(OURS) else {
         return Vec::new();
     };
     let mut goals = Vec::new();
@@ -65,7 +67,7 @@ pub fn evaluate(runtimes: &[RuntimeRuns], ceiling: &[Ceiling]) -> Vec<Goal> {
     );
     goals.extend(menu(host));
     goals.extend(seed_scale(host.population()));
-    goals.extend(memory(host, runtimes.get(1)));
+    goals.extend(memory(host, named(SPIN)));
     let warm = host.cold_start.with_cache_ms;
     goals.push(goal(
         "cold start with compile cache",
@@ -228,4 +230,44 @@ fn memory(host: &RuntimeRuns, spin: Option<&RuntimeRuns>) -> Vec<Goal> {
         _ => not_measured(name, "≤ 2 × Spin's", "no c=128 level"),
     });
     goals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ColdStart;
+    use crate::runtime::{OURS_OTLP, Runtime};
+
+    fn runtime(name: &'static str) -> RuntimeRuns {
+        RuntimeRuns {
+            runtime: Runtime {
+                name,
+                binary: "target/release/spin-host".into(),
+                version: String::new(),
+                env: Vec::new(),
+            },
+            cold_start: ColdStart {
+                without_cache_ms: None,
+                first_start_ms: 0.0,
+                with_cache_ms: 0.0,
+            },
+            peak_rss_kib: None,
+            runs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn spin_is_found_by_name_not_by_place() {
+        let against_spin = |runtimes: &[RuntimeRuns]| {
+            evaluate(runtimes, &[])
+                .into_iter()
+                .find(|g| g.goal.ends_with("against Spin's"))
+                .unwrap()
+                .measured
+        };
+        let otlp = [runtime(OURS), runtime(OURS_OTLP)];
+        assert_eq!(against_spin(&otlp), "not measured (no SPIN given)");
+        let all = [runtime(OURS), runtime(OURS_OTLP), runtime(SPIN)];
+        assert_eq!(against_spin(&all), "not measured (no c=128 level)");
+    }
 }

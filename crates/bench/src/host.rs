@@ -83,22 +83,29 @@ pub struct Host {
 impl Host {
     /// Starts `<runtime> up -f manifest --listen 127.0.0.1:<free port>` with
     /// `variables` (as `--variable k=v` and as `SPIN_VARIABLE_K` in the
-    /// environment, both ways `spin up` takes them) and `env`, its stdout and
-    /// stderr going to `log`.
+    /// environment, both ways `spin up` takes them) and the runtime's own
+    /// environment, its stdout and stderr going to `log`. OpenTelemetry
+    /// settings in the bench's environment (`OTEL_*`, `SPIN_OTEL_*`) are not
+    /// passed on: a runtime exports only if its own environment says so.
     pub fn spawn(
         runtime: &Runtime,
         manifest: &Path,
         variables: &[(String, String)],
-        env: &[(&str, &str)],
         log: &Path,
     ) -> anyhow::Result<Host> {
         let port = testkit::free_port();
         let out = File::create(log)?;
         let mut cmd = testkit::host_command(&runtime.binary, manifest, port, variables);
+        for (k, _) in std::env::vars_os() {
+            let name = k.to_string_lossy();
+            if name.starts_with("OTEL_") || name.starts_with("SPIN_OTEL_") {
+                cmd.env_remove(&k);
+            }
+        }
         for (k, v) in variables {
             cmd.env(format!("SPIN_VARIABLE_{}", k.to_uppercase()), v);
         }
-        cmd.envs(env.iter().copied());
+        cmd.envs(runtime.env.iter().map(|(k, v)| (k, v)));
         let spawned = Instant::now();
         let child = cmd
             .stdin(Stdio::null())

@@ -5,8 +5,8 @@
 //! serving the real `spin.toml` (cold start measured without and with the
 //! compile cache), members registered and logged in up front, then menu
 //! 200, menu 304, order rush and login storm in closed loops, open loops, and
-//! a population of 1,000 users with think times; the same again with Spin
-//! when given; pgbench running the order endpoint's own statement at the same
+//! a population of 1,000 users with think times; the same again with
+//! spin-host exporting OpenTelemetry (`--otel`) and with Spin when given; pgbench running the order endpoint's own statement at the same
 //! concurrencies; the goals; and the report (stdout table, JSON, PNG). Exits
 //! non-zero if any request got an unexpected answer.
 //!
@@ -24,6 +24,7 @@ mod host;
 mod load;
 mod machine;
 mod members;
+mod otlp_sink;
 mod perf;
 mod pgbench;
 mod plan;
@@ -58,6 +59,10 @@ struct Cli {
     /// A Spin binary: run every scenario against `spin up` too, after spin-host.
     #[arg(long, conflicts_with = "profile")]
     spin: Option<PathBuf>,
+    /// Run every scenario against spin-host again with OpenTelemetry exporting
+    /// on (`spin-host+otlp`), to an OTLP sink of the bench's own.
+    #[arg(long, conflicts_with = "profile")]
+    otel: bool,
     /// Profile spin-host with perf under the order rush and the menu browse
     /// instead of benchmarking; writes flame graphs.
     #[arg(long, conflicts_with = "smoke")]

@@ -77,7 +77,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let data_dir = std::env::var_os("PIZZA_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("data/pizza-sales"));
-    let runtime = Runtime::ours(testkit::host_bin())?;
+    let runtime = Runtime::ours(testkit::host_bin())?.with_env("SPIN_HOST_PROFILER", "perfmap");
     let (manifest, _) = host::bench_manifest(&root, &work)?;
     eprintln!("pizza-bench: starting PostgreSQL, migrating, seeding");
     let db = db::Database::start(&root, &data_dir)?;
@@ -88,9 +88,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         .build()?;
     let profiles = rt.block_on(async {
         let client = client::client();
-        let env = [("SPIN_HOST_PROFILER", "perfmap")];
         let log = work.join("profile-host.log");
-        let mut host = Host::spawn(&runtime, &manifest, &db.variables(), &env, &log)?;
+        let mut host = Host::spawn(&runtime, &manifest, &db.variables(), &log)?;
         host.first_200(&client, "/api/menu/").await?;
         let members = members::register(&client, &host.base_url, &started_at, MEMBERS).await?;
         let base = host.base_url.clone();

@@ -6,6 +6,7 @@ use crate::goals::Goal;
 use crate::host::ComponentSize;
 use crate::load::Stats;
 use crate::machine::{Machine, Source};
+use crate::otlp_sink::SinkReport;
 use crate::pgbench::{OrderStatement, PgbenchRun};
 use crate::runtime::Runtime;
 use hdrhistogram::Histogram;
@@ -162,7 +163,7 @@ pub struct ColdStart {
 /// Everything one runtime served.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuntimeRuns {
-    /// The runtime: name, binary, version.
+    /// The runtime: name, binary, version, environment.
     pub runtime: Runtime,
     /// Its start times.
     pub cold_start: ColdStart,
@@ -275,8 +276,11 @@ pub struct Report {
     pub order_statement: OrderStatement,
     /// The members the scenarios use.
     pub members: Members,
-    /// Each runtime's runs: `spin-host` first, then `spin` if given.
+    /// Each runtime's runs: `spin-host` first, then `spin-host+otlp` if
+    /// asked, then `spin` if given.
     pub runtimes: Vec<RuntimeRuns>,
+    /// What `spin-host+otlp` exported, over all its starts and runs.
+    pub otlp_sink: Option<SinkReport>,
     /// pgbench against the app, per concurrency.
     pub ceiling: Vec<Ceiling>,
     /// The goals, measured.

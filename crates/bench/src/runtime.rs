@@ -1,31 +1,60 @@
 //! The Spin runtimes a run serves `spin.toml` with: our `spin-host` always,
-//! and Fermyon's `spin` when given, both as `<bin> up -f spin.toml --listen
-//! ADDR --variable k=v`.
+//! `spin-host` again exporting OpenTelemetry when asked (`--otel`), and
+//! Fermyon's `spin` when given, all as `<bin> up -f spin.toml --listen ADDR
+//! --variable k=v`, each with the environment it runs with.
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// One runtime binary.
+/// Our host's name in the report.
+pub const OURS: &str = "spin-host";
+/// Our host exporting by OTLP.
+pub const OURS_OTLP: &str = "spin-host+otlp";
+/// Spin's name in the report.
+pub const SPIN: &str = "spin";
+
+/// One runtime binary and the environment it runs with.
 #[derive(Debug, Clone, Serialize)]
 pub struct Runtime {
-    /// `spin-host` (ours) or `spin`.
+    /// [`OURS`], [`OURS_OTLP`] or [`SPIN`].
     pub name: &'static str,
     /// The binary, as given.
     pub binary: PathBuf,
     /// The first line of `<binary> --version`.
     pub version: String,
+    /// Variables set in its environment, on top of the bench's own (whose
+    /// OpenTelemetry settings it never gets: see [`crate::host::Host::spawn`]).
+    pub env: Vec<(String, String)>,
 }
 
 impl Runtime {
     /// Our host, `bin` (`target/release/spin-host` unless `SPIN_HOST_BIN`).
     pub fn ours(bin: PathBuf) -> anyhow::Result<Runtime> {
-        Runtime::new("spin-host", bin)
+        Runtime::new(OURS, bin)
     }
 
     /// Spin itself (or anything that runs `spin up` the same way).
     pub fn spin(bin: &Path) -> anyhow::Result<Runtime> {
-        Runtime::new("spin", bin.to_owned())
+        Runtime::new(SPIN, bin.to_owned())
+    }
+
+    /// This runtime again as [`OURS_OTLP`]: exporting traces, metrics and
+    /// logs to `endpoint` with the SDK's defaults (spans batched every 5 s,
+    /// metrics every 60 s), as for a user who sets only these two variables.
+    pub fn exporting(&self, endpoint: &str) -> Runtime {
+        Runtime {
+            name: OURS_OTLP,
+            ..self.clone()
+        }
+        .with_env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .with_env("OTEL_SERVICE_NAME", "pizza-bench")
+    }
+
+    /// This runtime with `key=value` in its environment too.
+    pub fn with_env(mut self, key: &str, value: &str) -> Runtime {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     fn new(name: &'static str, binary: PathBuf) -> anyhow::Result<Runtime> {
@@ -49,6 +78,7 @@ impl Runtime {
             name,
             binary,
             version,
+            env: Vec::new(),
         })
     }
 }

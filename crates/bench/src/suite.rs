@@ -51,7 +51,7 @@ pub async fn measure(
 ) -> anyhow::Result<(RuntimeRuns, Vec<String>)> {
     let client = client::client();
     let log = load.log_dir.join(format!("{}.log", runtime.name));
-    let mut host = Host::spawn(runtime, load.manifest, load.variables, &[], &log)?;
+    let mut host = Host::spawn(runtime, load.manifest, load.variables, &log)?;
     let warm = host.first_200(&client, "/api/menu/").await?;
     eprintln!(
         "pizza-bench: {} warm start served in {warm:?}",

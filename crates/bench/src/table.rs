@@ -1,7 +1,10 @@
 //! The report as text on stdout: the run, each runtime's scenarios, the
-//! runtimes side by side, the database ceiling and the goals.
+//! runtimes side by side, what the OTLP sink received, the database ceiling
+//! and the goals.
 
+use crate::otlp_sink::SinkReport;
 use crate::report::{Latency, Report, Run, RuntimeRuns};
+use crate::runtime::OURS;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -50,6 +53,9 @@ pub fn table(r: &Report) -> String {
     }
     if r.runtimes.len() > 1 {
         comparison(&mut s, &r.runtimes);
+    }
+    if let Some(sink) = &r.otlp_sink {
+        otlp_sink(&mut s, sink);
     }
     ceiling(&mut s, r);
     goals(&mut s, r);
@@ -119,9 +125,15 @@ fn header(s: &mut String, r: &Report) {
 }
 
 fn runtime(s: &mut String, rt: &RuntimeRuns) {
+    let env: String = rt
+        .runtime
+        .env
+        .iter()
+        .map(|(k, v)| format!(" {k}={v}"))
+        .collect();
     let _ = writeln!(
         s,
-        "\n== {} ({}, {})",
+        "\n== {} ({}, {}){env}",
         rt.runtime.name,
         rt.runtime.version,
         rt.runtime.binary.display()
@@ -207,7 +219,7 @@ fn comparison(s: &mut String, runtimes: &[RuntimeRuns]) {
     let _ = writeln!(s, "\nruntimes compared (same database, same load)");
     let _ = writeln!(
         s,
-        "{:<12} {:<6} {:>10} {:<10} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "{:<12} {:<6} {:>10} {:<14} {:>9} {:>8} {:>8} {:>8} {:>8}",
         "scenario", "mode", "load", "runtime", "req/s", "p50 ms", "p95 ms", "p99 ms", "RSS MiB"
     );
     let base = &runtimes[0];
@@ -220,7 +232,7 @@ fn comparison(s: &mut String, runtimes: &[RuntimeRuns]) {
             let l = &other.latency;
             let _ = writeln!(
                 s,
-                "{:<12} {:<6} {:>10} {:<10} {:>9.1} {:>8} {:>8} {:>8} {:>8}",
+                "{:<12} {:<6} {:>10} {:<14} {:>9.1} {:>8} {:>8} {:>8} {:>8}",
                 if first { run.scenario.as_str() } else { "" },
                 if first { run.mode } else { "" },
                 if first { load(run) } else { String::new() },
@@ -236,12 +248,32 @@ fn comparison(s: &mut String, runtimes: &[RuntimeRuns]) {
     for rt in runtimes {
         let _ = writeln!(
             s,
-            "{:<10} peak RSS {} MiB, cold start with cache {:.0} ms",
+            "{:<14} peak RSS {} MiB, cold start with cache {:.0} ms",
             rt.runtime.name,
             mib(rt.peak_rss_kib),
             rt.cold_start.with_cache_ms
         );
     }
+}
+
+fn otlp_sink(s: &mut String, sink: &SinkReport) {
+    let kib = |bytes: u64| bytes as f64 / 1024.0;
+    let signals: Vec<String> = sink
+        .signals()
+        .map(|(name, r)| format!("{name} {} ({:.1} KiB)", r.requests, kib(r.bytes)))
+        .collect();
+    let _ = write!(
+        s,
+        "\nOTLP sink ({}): {} exports, {:.1} KiB: {}",
+        sink.endpoint,
+        sink.requests(),
+        kib(sink.bytes()),
+        signals.join(", ")
+    );
+    if sink.other_requests > 0 {
+        let _ = write!(s, "; {} other requests (404)", sink.other_requests);
+    }
+    let _ = writeln!(s);
 }
 
 fn ceiling(s: &mut String, r: &Report) {
@@ -258,7 +290,7 @@ fn ceiling(s: &mut String, r: &Report) {
     for rt in &r.runtimes {
         let _ = write!(
             head,
-            " {:>22} {:>7}",
+            " {:>23} {:>7}",
             format!("{} orders/s", rt.runtime.name),
             "share"
         );
@@ -279,7 +311,7 @@ fn ceiling(s: &mut String, r: &Report) {
         for a in &c.app {
             let _ = write!(
                 s,
-                " {:>22.1} {:>6.1}%",
+                " {:>23.1} {:>6.1}%",
                 a.orders_per_s,
                 a.to_ceiling * 100.0
             );
@@ -289,11 +321,7 @@ fn ceiling(s: &mut String, r: &Report) {
 }
 
 fn goals(s: &mut String, r: &Report) {
-    let _ = writeln!(
-        s,
-        "\ngoals ({})",
-        r.runtimes.first().map_or("", |rt| rt.runtime.name)
-    );
+    let _ = writeln!(s, "\ngoals ({})", OURS);
     for g in &r.goals {
         let verdict = match g.met {
             Some(true) => "met",
