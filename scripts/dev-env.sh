@@ -6,6 +6,9 @@
 #   scripts/dev-env.sh [up]   idempotent; a second run only makes sure the server runs
 #   scripts/dev-env.sh stop   stops the private cluster
 #
+# HISTORY=1 (make up HISTORY=1) also loads the data set's year of orders into the order
+# book (pizza-db seed --history, once); without it the order book is left as it is.
+#
 # With DATABASE_URL set (an admin URL) that database is used. Otherwise a private cluster
 # runs on 127.0.0.1 only, on a port chosen once (.dev/pg.port). Its data directory is
 # .dev/pg (gitignored) when the server runs as you; as root the server must run as the
@@ -233,7 +236,7 @@ role_url() {
 }
 
 up() {
-    local bindir="" psql="" port admin_url host bin role
+    local bindir="" psql="" port admin_url host bin role seed_args
     mkdir -p "$DEV"
     chmod 711 "$DEV"
     ensure_secret "$DEV/jwt_secret" 48
@@ -277,7 +280,11 @@ up() {
         ORDER_DB_CONNECTION_LIMIT="$CONNECTION_LIMIT" \
         ADMIN_DB_CONNECTION_LIMIT="$CONNECTION_LIMIT" \
         "$bin" deploy --dir "$ROOT/migrations" | sed 's/^/dev-env: /' >&2
-    DATABASE_URL="$admin_url" "$bin" seed | sed 's/^/dev-env: /' >&2
+    seed_args=(seed)
+    if [[ ${HISTORY:-} == 1 ]]; then
+        seed_args+=(--history)
+    fi
+    DATABASE_URL="$admin_url" "$bin" "${seed_args[@]}" | sed 's/^/dev-env: /' >&2
 
     write_env "$host" "$admin_url"
     say "ready: source .dev/env"

@@ -104,7 +104,7 @@ pub fn load_catalogue(data_dir: &Path) -> anyhow::Result<Catalogue> {
 
 /// Reads a headed CSV file. The data set's files are ASCII except `pizza_types.csv`, which is
 /// Windows-1252; decoding every file as Windows-1252 is correct for both.
-fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
+pub(crate) fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&bytes);
     csv::Reader::from_reader(text.as_bytes())

@@ -1,9 +1,9 @@
-//! `pizza-db`: the admin command line over the `pizza_db` library (migrate, deploy, seed,
-//! check-legacy, purge, grant and revoke member roles).
+//! `pizza-db`: the admin command line over the `pizza_db` library (migrate, deploy, seed and
+//! seed --history, check-legacy, purge, grant and revoke member roles).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use clap::{Parser, Subcommand};
@@ -52,10 +52,16 @@ enum Command {
     },
     /// Upsert the menu (pizza types, pizzas) and the branches; idempotent.
     Seed {
-        /// Folder holding pizza_types.csv and pizzas.csv
+        /// Folder holding pizza_types.csv and pizzas.csv (and, for --history, orders.csv
+        /// and order_details.csv)
         /// [default: <workspace>/data/pizza-sales, else ./data/pizza-sales].
         #[arg(long, env = "PIZZA_DATA_DIR")]
         data: Option<PathBuf>,
+        /// Then load the data set's year of orders (21,350 orders, 48,620 lines) as
+        /// completed orders of 1,000 generated members who cannot log in, spread over the
+        /// branches; once: a second run loads nothing.
+        #[arg(long)]
+        history: bool,
     },
     /// Report, read-only, what an adopted Django database holds that the services treat
     /// specially (unverifiable passwords, orders without branch, unusable member ids...).
@@ -137,7 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate { dir, plan: false } => migrate(&mut connect()?, &dir),
         Command::Migrate { dir, plan: true } => plan(&mut connect()?, &dir),
-        Command::Seed { data } => seed(&mut connect()?, data),
+        Command::Seed { data, history } => seed(&mut connect()?, data, history),
         Command::Purge => {
             let report = pizza_db::purge(&mut connect()?)?;
             println!(
@@ -194,23 +200,49 @@ fn plan(client: &mut Client, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn seed(client: &mut Client, data: Option<PathBuf>) -> anyhow::Result<()> {
+fn seed(client: &mut Client, data: Option<PathBuf>, history: bool) -> anyhow::Result<()> {
     let dir = match data {
         Some(dir) => dir,
         None => default_data_dir()?,
     };
     let report = pizza_db::seed(client, &dir)?;
-    for (table, count) in [
-        ("pizza_types", report.pizza_types),
-        ("pizza", report.pizzas),
-        ("branch", report.branches),
-    ] {
+    print_counts(
+        "seed",
+        [
+            ("pizza_types", report.pizza_types),
+            ("pizza", report.pizzas),
+            ("branch", report.branches),
+        ],
+    );
+    if history {
+        let started = Instant::now();
+        let report = pizza_db::seed_history(client, &dir)?;
+        print_counts(
+            "seed --history",
+            [
+                ("member", report.members),
+                ("orders", report.orders),
+                ("order_detail", report.lines),
+            ],
+        );
+        let seconds = started.elapsed().as_secs_f64();
+        if report.already_loaded() {
+            println!("seed --history: already loaded, nothing changed ({seconds:.1} s)");
+        } else {
+            println!("seed --history: loaded in {seconds:.1} s");
+        }
+    }
+    Ok(())
+}
+
+/// One `<prefix>: <table>: <n> rows, <n> changed` line per table.
+fn print_counts<const N: usize>(prefix: &str, counts: [(&str, pizza_db::TableCount); N]) {
+    for (table, count) in counts {
         println!(
-            "seed: {table}: {} rows, {} changed",
+            "{prefix}: {table}: {} rows, {} changed",
             count.rows, count.changed
         );
     }
-    Ok(())
 }
 
 /// The data set of the checkout this binary was built from, else the one under the current

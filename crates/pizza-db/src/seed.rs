@@ -69,8 +69,8 @@ WHERE branch.bran_nm IS DISTINCT FROM excluded.bran_nm";
 /// Upserts the data set's pizza types and pizzas (read from `data_dir` with
 /// [`load_catalogue`]) and the [`BRANCHES`] in one transaction, one statement per table, so
 /// the services have a menu and branches to order from. Re-running changes nothing; rows not
-/// in the data set are left alone, and the historical orders are not loaded (they have no
-/// member or branch).
+/// in the data set are left alone, and the historical orders are not loaded
+/// ([`crate::seed_history`] does that, on request).
 pub fn seed(client: &mut Client, data_dir: &Path) -> anyhow::Result<SeedReport> {
     let catalogue = load_catalogue(data_dir)?;
     let mut tx = client.transaction()?;
