@@ -54,6 +54,7 @@ pub mod payments;
 pub mod placement;
 pub mod request_log;
 pub mod roles;
+pub mod sales;
 pub mod store;
 pub mod throttle;
 pub mod token;

@@ -5,7 +5,8 @@
 //! (`catalog.updated`, `branch.updated`, `member.updated`), or nothing: the
 //! statement's last two CTEs come from one [`Record`].
 //! Changing `pizza` also rebuilds the menu documents and their ETags
-//! (migration 0013's trigger).
+//! (migration 0013's trigger). What the web console reads is in [`console`]
+//! and [`sales`].
 
 use super::{price, revocation_params};
 use crate::admin::{BranchChange, BranchState, NewBranch, PizzaChange, PizzaState, RoleSet};
@@ -15,6 +16,9 @@ use crate::roles::Roles;
 use crate::token::VerifiedToken;
 use spin_sdk::pg4::{ParameterValue, Row};
 
+pub mod console;
+pub mod sales;
+
 /// `$1`..`$3` of every statement here: the token's revocation check.
 const REVOKED: &str = "SELECT token_revoked($1::text, $2::text, $3::int8) AS yes";
 
@@ -23,6 +27,25 @@ fn params(token: &VerifiedToken, rest: Vec<ParameterValue>) -> Vec<ParameterValu
     let mut all = revocation_params(token).to_vec();
     all.extend(rest);
     all
+}
+
+/// Runs a read whose one row has `revoked` (the token's check, `$1`..`$3`)
+/// and `body`, JSON text built by PostgreSQL; `rest` are `$4` on.
+fn read_json(
+    db: &Db,
+    token: &VerifiedToken,
+    sql: &str,
+    rest: Vec<ParameterValue>,
+    what: &str,
+) -> Result<Authorized<serde_json::Value>, DbError> {
+    let rows = db.query(sql, &params(token, rest))?;
+    let row = single_row(&rows, what)?;
+    if column::<bool>(&row, "revoked")? {
+        return Ok(Authorized::Revoked);
+    }
+    Ok(Authorized::Granted(
+        json(&row, "body")?.unwrap_or(serde_json::Value::Null),
+    ))
 }
 
 /// The two CTEs every admin change ends with, so that none is made without
