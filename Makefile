@@ -3,9 +3,11 @@
 #   make up      build, start a private PostgreSQL (installed if missing), migrate, seed,
 #                and serve on http://$(LISTEN) with `spin up`, or the project's spin-host,
 #                with the payment relay's ticker (scripts/relay-ticker.sh); OTEL=1 also starts
-#                a local trace viewer (scripts/trace-viewer.sh) and exports traces to it
+#                a local trace viewer (scripts/trace-viewer.sh) and exports traces to it;
+#                HISTORY=1 also loads the data set's year of orders (pizza-db seed --history)
 #   make test    lints (fmt, clippy native and wasm), unit, host fixture, end-to-end
-#                and deployment checks
+#                (the web console in headless Chromium too) and deployment checks
+#   make console the web console's bundle (console/dist), which `make build` compiles in
 #   make bench   benchmarks (QUICK=1 for the short run)
 #   make fuzz    schemathesis with 2,000 examples per operation
 #   make render ENV=dev|stg|prod, make deploy ENV=..., make push REGISTRY=...  (spinkube/)
@@ -22,7 +24,7 @@ BUILD_APP_WASM = $(CARGO) build --target $(WASM_TARGET) --profile component $(ad
 BUILD_TEST_WASM = $(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(TEST_WASM))
 HOST := target/release/spin-host
 
-.PHONY: up db down deps first-build-notice build build-wasm build-native lint fuzz-deps fuzz pgbouncer nginx test unit-test e2e-test clean
+.PHONY: up db down deps first-build-notice build build-wasm build-native console console-test-deps lint fuzz-deps fuzz pgbouncer nginx test unit-test e2e-test clean
 
 ## Toolchain and system packages the project needs (idempotent).
 deps:
@@ -35,11 +37,30 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq postgresql postgresql-contrib postgresql-client >/dev/null; \
 	fi
 
+## The web console (console/): its npm packages, pinned by package-lock.json, then the
+## TypeScript checked and bundled into console/dist, which the `console` component compiles in.
+CONSOLE_SRC := $(shell find console/src console/index.html console/build.mjs console/tsconfig.json -type f 2>/dev/null)
+console/node_modules/.package-lock.json: console/package-lock.json
+	@command -v npm >/dev/null || { echo "make: node and npm are needed for the web console: apt-get install nodejs npm" >&2; exit 1; }
+	npm --prefix console ci --no-audit --no-fund
+console/dist/index.html: console/node_modules/.package-lock.json $(CONSOLE_SRC)
+	npm --prefix console run build
+console: console/dist/index.html
+
+## Debian's Chromium, which the console's browser test drives (playwright-core), and a
+## Korean font for the branch names in its screenshots.
+console-test-deps: console
+	@if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-nanum >/dev/null 2>&1; then \
+	  echo "installing Chromium and fonts-nanum (apt-get)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq chromium fonts-nanum >/dev/null; \
+	fi
+
 ## The first build compiles about 500 crates (wasmtime among them): say so before it starts.
 first-build-notice:
 	@[[ -x $(HOST) ]] || echo "make: first build: about 40 minutes on 2 cores (later builds take seconds); cargo shows each crate as it compiles" >&2
 
-build-wasm: deps first-build-notice
+build-wasm: deps first-build-notice console
 	$(BUILD_APP_WASM)
 
 build-native: deps first-build-notice
@@ -47,9 +68,10 @@ build-native: deps first-build-notice
 
 build: build-wasm build-native
 
-## The private database (or $$DATABASE_URL), migrated and seeded; writes .dev/env.
+## The private database (or $$DATABASE_URL), migrated and seeded (HISTORY=1: with the data
+## set's 21,350 orders too); writes .dev/env.
 db: build-native
-	bash scripts/dev-env.sh
+	HISTORY="$(HISTORY)" bash scripts/dev-env.sh
 
 up: build db
 	@source .dev/env; \
@@ -71,7 +93,7 @@ down:
 	bash scripts/dev-env.sh stop
 
 ## Formatting and lints, native and wasm, warnings as errors.
-lint: deps
+lint: deps console
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --release --target $(WASM_TARGET) --all-targets $(addprefix -p ,$(APP_WASM) $(TEST_WASM)) -- -D warnings
@@ -104,7 +126,7 @@ nginx:
 BOX_SUITES := menu order login hostile contract
 
 ## Everything CI runs.
-test: deps lint fuzz-deps pgbouncer nginx
+test: deps lint fuzz-deps pgbouncer nginx console-test-deps
 	$(BUILD_APP_WASM)
 	$(BUILD_TEST_WASM)
 	$(CARGO) build --release -p spin-host -p pizza-db -p pizza-bench

@@ -30,7 +30,7 @@ BUILD_APP_WASM = $(CARGO) build --target $(WASM_TARGET) --profile component $(ad
 BUILD_TEST_WASM = $(CARGO) build --target $(WASM_TARGET) --release $(addprefix -p ,$(TEST_WASM))
 BENCH_PREREQ :=
 else
-BENCH_PREREQ := deps
+BENCH_PREREQ := deps console
 endif
 
 BENCH := target/release/pizza-bench

@@ -15,6 +15,16 @@ def route_path(route: str) -> str:
     return route[:-4] + "/probe" if route.endswith("/...") else route
 
 
+def route_probes(route: str) -> list[str]:
+    """The paths a spin.toml route answers that routing must get right: the route itself,
+    or for a wildcard `/prefix/...` the prefix, `/prefix/` and a path below it (Spin's
+    wildcard answers all three: /console, /console/, /console/app.js)."""
+    if not route.endswith("/..."):
+        return [route]
+    base = route[:-4]
+    return list(dict.fromkeys([base or "/", base + "/", route_path(route)]))
+
+
 def path_match(path: str, ptype: str, value: str) -> bool:
     """Gateway API path matching: Exact, or PathPrefix by whole path elements (a trailing
     `/` ignored: /api/login matches /api/login and /api/login/x, never /api/loginx)."""

@@ -77,8 +77,18 @@ ROLES = {svc: "pizza_admin_api" if svc == "admin" else f"pizza_{svc}" for svc in
 # with KEDA like the others. The rest scale with an HPA (test_workloads.py).
 FIXED_REPLICAS = ("admin",)
 # What each SpinApp runs besides its own `<service>-*` components: order the payment
-# provider components, chained from its relay (payments-test-provider in dev only).
-EXTRA_COMPONENTS = {"menu": ("docs-openapi",), "order": ("payments-provider", "payments-test-provider")}
+# provider components, chained from its relay (payments-test-provider in dev only); admin the
+# staff web console (part of the shop's staff tooling, scaled to zero with admin in dev).
+EXTRA_COMPONENTS = {"menu": ("docs-openapi",), "order": ("payments-provider", "payments-test-provider"),
+                    "admin": ("console",)}
+# Components that must reach nothing: no variables, no allowed_outbound_hosts (so no
+# database, no chaining, no NetworkPolicy egress of their own), in every overlay. The web
+# console: its files are compiled into the wasm; the browser calls the JSON API itself.
+SELF_CONTAINED = {"console": "the staff web console: static files compiled into the wasm"}
+# The web console (spin.toml route /console/...): its component, and the paths the Gateway
+# must take to the SpinApp that runs it (Spin's wildcard also answers /console itself).
+CONSOLE_COMPONENT = "console"
+CONSOLE_PATHS = ("/console", "/console/", "/console/index.html", "/console/assets/app.js")
 # Components that run in dev only, in exactly one SpinApp there, and in none in stg/prod.
 DEV_ONLY = {"payments-test-provider": "the test payment provider: never where real money moves"}
 # Components with a (non-private) route that no HTTPRoute may reach: called inside the

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 
-from gateway import RouteRule, best_rule, gateway_rules, grant_allows, path_match, route_path
+from gateway import RouteRule, best_rule, gateway_rules, grant_allows, path_match, route_path, route_probes
 from manifests import (APP_PORT, DOCS, INTERNAL_ROUTES, NOT_DEPLOYED, SPINKUBE, Ctx, api_group, kustomize,
                        namespace_of, no_errors, spinapps)
 from validators import core_groups, model_packages, validate_core, validate_models
@@ -49,15 +49,17 @@ def probe_path(route: str) -> str:
 
 def spin_only_paths(ctx: Ctx) -> list[tuple[str, str, str]]:
     """(path, spin.toml route, component) for every public route of a deployed component
-    that is not one of Django's paths, and its slash-less form: the paths only Spin serves."""
+    that is not one of Django's paths, and its slash-less form (a wildcard `/x/...`: /x, /x/
+    and /x/probe): the paths only Spin serves."""
     django, out = set(django_paths()), []
     for route, comp in ctx.spin.routes:
         if route is None or comp in NOT_DEPLOYED:
             continue
-        path = probe_path(route)
-        for p in dict.fromkeys([path, path.rstrip("/") or "/"]):
-            if p not in django:
-                out.append((p, route, comp))
+        for probe in route_probes(route):
+            path = probe_path(probe)
+            for p in dict.fromkeys([path, path.rstrip("/") or "/"]):
+                if p not in django and (p, route, comp) not in out:
+                    out.append((p, route, comp))
     return out
 
 
@@ -387,7 +389,9 @@ def test_rollout_sends_every_path_only_spin_serves_to_spin_alone_and_none_to_dja
     paths = {p for p, _, _ in spin_only_paths(ctx)}
     for want in ("/api/order/cart/", "/api/order/cart/checkout/", "/api/order/payments/webhook/", "/api/order/queue/",
                  "/api/order/1/", "/api/order/1/cancel/", "/api/order/1/transition/", "/api/order/1/pay/",
-                 "/api/order/healthz", "/api/login/healthz", "/api/menu/healthz"):
+                 "/api/order/healthz", "/api/login/healthz", "/api/menu/healthz",
+                 "/console", "/console/", "/console/probe", "/api/admin/menu/", "/api/admin/audit/",
+                 "/api/admin/roles/", "/api/admin/sales/"):
         assert want in paths, f"{want} is not among the paths only Spin serves: {sorted(paths)}"
     objs = render_rollout()
     apps = {a["metadata"]["name"] for a in spinapps(ctx, "prod")}
@@ -474,3 +478,24 @@ def test_runbook_check_catches_a_patch_testing_the_wrong_index_and_weights_not_a
     assert catch_all != text and django_port != text, "the runbook block changed: plant the faults anew"
     assert any("refuse" in e for e in check_rollout_runbook(ctx, catch_all))     # rules[1]'s one ref has no weight to replace
     assert any("changes more than the weights of rules[0]" in e for e in check_rollout_runbook(ctx, django_port))
+
+
+def test_rollout_check_catches_the_console_and_the_new_admin_paths_split_with_django(ctx):
+    """The web console and the admin API are Spin only (Django never served them): no
+    rollout rule may name them, let alone split them with Django at some weight."""
+    objs = render_rollout()
+    login = _route(objs, "login")["spec"]["rules"]
+    login[0]["matches"].append({"path": {"type": "PathPrefix", "value": "/console"}})
+    order = _route(objs, "order")["spec"]["rules"]
+    order[0]["matches"].append({"path": {"type": "Exact", "value": "/api/admin/sales/"}})
+    menu = _route(objs, "menu")["spec"]["rules"]
+    menu[0]["matches"] = [{"path": {"type": "PathPrefix", "value": "/"}}]        # a catch-all split with Django
+    errs = check_rollout(ctx, objs=objs)
+    console = next((e for e in errs if "-login rules[0] (PathPrefix /console) splits paths only Spin serves" in e), "")
+    assert (all(f"{p} (console)" in console for p in ("/console", "/console/", "/console/probe"))
+            and any("PathPrefix /console is outside the Django prefixes" in e for e in errs)
+            and any("-order rules[0] (Exact /api/admin/sales/) splits paths only Spin serves" in e
+                    and "/api/admin/sales/ (admin-sales)" in e for e in errs)
+            and any("-menu rules[0] (PathPrefix /) splits paths only Spin serves" in e and "/api/admin/audit/ (admin-audit)" in e
+                    and "/api/admin/menu/ (admin-catalogue)" in e and "/api/admin/roles/ (admin-staff)" in e
+                    for e in errs)), errs

@@ -9,9 +9,10 @@ import json
 
 import pytest
 
-from gateway import best_rule, gateway_rules, path_match, route_path, via_interceptor
-from manifests import (ENVS, GATEWAY_GROUP, INTERNAL_ROUTES, NOT_DEPLOYED, Ctx, app_variable, as_int, config_data,
-                       find_obj, mutated, no_errors, spinapps)
+from gateway import best_rule, gateway_rules, path_match, route_path, route_probes, via_interceptor
+from manifests import (CONSOLE_COMPONENT, CONSOLE_PATHS, ENVS, GATEWAY_GROUP, INTERNAL_ROUTES, NOT_DEPLOYED, Ctx,
+                       app_variable, as_int, config_data, find_obj, mutated, no_errors, runs_component, spinapp,
+                       spinapps)
 
 
 def check_routes(ctx: Ctx, envs=ENVS) -> list[str]:
@@ -70,24 +71,26 @@ def check_routes(ctx: Ctx, envs=ENVS) -> list[str]:
         for route, comp in ctx.spin.routes:
             if route is None or comp in NOT_DEPLOYED:
                 continue
-            best = best_rule(table, route_path(route))
-            if ctx.spin.is_private(comp):
-                if best:
-                    errs.append(f"{env}: private component {comp} is reachable through HTTPRoute/{best.route} at {route}")
-                continue
-            if comp in INTERNAL_ROUTES:
-                if best:
-                    errs.append(f"{env}: internal route {route} ({comp}: {INTERNAL_ROUTES[comp]}) is reachable through "
-                                f"HTTPRoute/{best.route} ({best.type} {best.value})")
-                continue
-            targets = {tg for tg, w in (best.backends if best else []) if w > 0}
-            if any(tg.startswith("?") for tg in targets):
-                continue                 # reported with its rule above
-            if best is None:
-                errs.append(f"{env}: public route {route} ({comp}) is not routed by any HTTPRoute")
-            elif targets != {runs.get(comp)}:
-                errs.append(f"{env}: {route} ({comp}) goes to {sorted(targets)} (HTTPRoute/{best.route}), "
-                            f"but {comp} runs in {runs.get(comp)!r}")
+            for path in route_probes(route):      # a wildcard: its prefix, prefix/ and below
+                shown = route if path == route else f"{route} at {path}"
+                best = best_rule(table, path)
+                if ctx.spin.is_private(comp):
+                    if best:
+                        errs.append(f"{env}: private component {comp} is reachable through HTTPRoute/{best.route} at {route}")
+                    continue
+                if comp in INTERNAL_ROUTES:
+                    if best:
+                        errs.append(f"{env}: internal route {route} ({comp}: {INTERNAL_ROUTES[comp]}) is reachable through "
+                                    f"HTTPRoute/{best.route} ({best.type} {best.value})")
+                    continue
+                targets = {tg for tg, w in (best.backends if best else []) if w > 0}
+                if any(tg.startswith("?") for tg in targets):
+                    continue                 # reported with its rule above
+                if best is None:
+                    errs.append(f"{env}: public route {shown} ({comp}) is not routed by any HTTPRoute")
+                elif targets != {runs.get(comp)}:
+                    errs.append(f"{env}: {shown} ({comp}) goes to {sorted(targets)} (HTTPRoute/{best.route}), "
+                                f"but {comp} runs in {runs.get(comp)!r}")
         for t in table:
             for target, w in t.backends:
                 app = ctx.find(env, "SpinApp", target) if w > 0 and not target.startswith("?") else None
@@ -108,12 +111,45 @@ def check_routes(ctx: Ctx, envs=ENVS) -> list[str]:
                 errs.append(f"{env}: SpinApp/{a['metadata']['name']}: trusted_proxy_hops {hops}, but at least {want} proxies "
                             "append to X-Forwarded-For before the app (the Gateway" + (", the KEDA interceptor)" if through_keda else ")")
                             + ": every client would share the address of the nearest one")
+    return list(dict.fromkeys(errs))
+
+
+def check_console_route(ctx: Ctx, envs=ENVS) -> list[str]:
+    """The staff web console (spin.toml `/console/...`, component `console`): it runs in
+    exactly one SpinApp, and /console, /console/ and the files under it all reach, by
+    Gateway API's precedence, that SpinApp alone at every weighted backend (in dev through
+    the KEDA interceptor, whose HTTPScaledObject must list the prefix): a /console without
+    its slash, or a file below it, never falls to another route or to nothing."""
+    errs = []
+    if (f"{CONSOLE_PATHS[1]}...", CONSOLE_COMPONENT) not in ctx.spin.routes:
+        errs.append(f"spin.toml: {CONSOLE_COMPONENT} is not routed at {CONSOLE_PATHS[1]}... (docs/deploy.md names "
+                    f"https://<host>{CONSOLE_PATHS[1]})")
+    for env in envs:
+        apps = runs_component(ctx, env, CONSOLE_COMPONENT)
+        if len(apps) != 1:
+            errs.append(f"{env}: {CONSOLE_COMPONENT} runs in {apps}; expected exactly one SpinApp")
+            continue
+        table = gateway_rules(ctx, env)
+        for path in CONSOLE_PATHS:
+            best = best_rule(table, path)
+            if best is None:
+                errs.append(f"{env}: the console's {path} is not routed by any HTTPRoute (its SpinApp: {apps[0]})")
+                continue
+            targets = sorted(tg for tg, w in best.backends if w > 0)
+            if targets != apps:
+                errs.append(f"{env}: the console's {path} goes to {targets} (HTTPRoute/{best.route} {best.type} "
+                            f"{best.value}), but {CONSOLE_COMPONENT} runs in {apps[0]}")
     return errs
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_httproutes_take_each_public_route_to_its_spinapp_and_private_ones_nowhere(ctx, env):
     no_errors(check_routes(ctx, [env]))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_console_and_everything_under_it_reach_the_spinapp_that_runs_it(ctx, env):
+    no_errors(check_console_route(ctx, [env]))
 
 
 # =========================================================================== planted faults
@@ -169,3 +205,47 @@ def test_route_check_catches_dev_without_its_reference_grant_keda_hosts_apart_an
     errs = check_routes(mutated(ctx, f))
     assert (any("ReferenceGrant" in e for e in errs) and any("HTTPScaledObject/order hosts" in e for e in errs)
             and any("trusted_proxy_hops" in e for e in errs)), errs
+
+
+def _drop_console_match(c, env: str) -> None:
+    rule = find_obj(c, env, "HTTPRoute", "admin")["spec"]["rules"][0]
+    rule["matches"] = [m for m in rule["matches"] if m["path"]["value"] != "/console"]
+
+
+def test_console_checks_catch_the_console_unrouted_routed_exactly_and_left_out_of_keda(ctx):
+    def f(c):
+        _drop_console_match(c, "stg")                                             # no route at all
+        for m in find_obj(c, "prod", "HTTPRoute", "admin")["spec"]["rules"][0]["matches"]:
+            if m["path"]["value"] == "/console":
+                m["path"] = {"type": "Exact", "value": "/console/"}                # only the index
+        keda = find_obj(c, "dev", "HTTPScaledObject", "admin")["spec"]
+        keda["pathPrefixes"] = [p for p in keda["pathPrefixes"] if p != "/console"]  # the interceptor 404s it
+    mc = mutated(ctx, f)
+    errs = check_routes(mc)
+    assert (any(e.startswith("stg: public route /console/... at /console (console) is not routed") for e in errs)
+            and any(e.startswith("prod: public route /console/... at /console/probe (console) is not routed")
+                    for e in errs)
+            and any(e.startswith("dev: HTTPRoute/admin PathPrefix /console: 0 HTTPScaledObjects match") for e in errs)), errs
+    errs = check_console_route(mc)
+    assert (any(e.startswith("stg: the console's /console is not routed") for e in errs)
+            and any(e.startswith("prod: the console's /console/assets/app.js is not routed") for e in errs)
+            and not any(e.startswith("prod: the console's /console/ ") for e in errs)), errs
+
+
+def test_console_checks_catch_the_console_moved_away_from_its_route_and_run_twice(ctx):
+    def f(c):
+        spinapp(c, "prod", "admin")["spec"]["components"].remove("console")
+        spinapp(c, "prod", "login")["spec"]["components"].append("console")       # /console still goes to admin
+        spinapp(c, "stg", "menu")["spec"]["components"].append("console")         # admin and menu
+        _drop_console_match(c, "dev")
+        find_obj(c, "dev", "HTTPRoute", "login")["spec"]["rules"][0]["matches"].append(
+            {"path": {"type": "PathPrefix", "value": "/console"}})                 # KEDA still sends it to admin
+    mc = mutated(ctx, f)
+    errs = check_routes(mc)
+    assert any(e.startswith("prod: /console/... at /console (console) goes to ['admin']") and "runs in 'login'" in e
+               for e in errs), errs
+    errs = check_console_route(mc)
+    assert (any(e.startswith("prod: the console's /console/ goes to ['admin']") and "runs in login" in e for e in errs)
+            and any(e.startswith("stg: console runs in ['menu', 'admin']") or e.startswith("stg: console runs in ['admin', 'menu']")
+                    for e in errs)
+            and not any(e.startswith("dev:") for e in errs)), errs

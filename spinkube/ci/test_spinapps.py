@@ -13,7 +13,7 @@ import pytest
 
 from gateway import route_path
 from manifests import (DEV_ONLY, ENVS, EXECUTOR, EXTRA_COMPONENTS, NOT_DEPLOYED, PROVIDER_COMPONENT, PROVIDER_URL_VAR,
-                       RELAY_COMPONENT, SERVICE_SECRETS, SERVICES, Ctx, app_variable, config_data, find_obj,
+                       RELAY_COMPONENT, SELF_CONTAINED, SERVICE_SECRETS, SERVICES, Ctx, app_variable, config_data, find_obj,
                        generated_base, mutated, namespace_of, no_errors, quantity, ref_target, resolve_template,
                        runs_component, spinapp, spinapps)
 
@@ -193,7 +193,7 @@ def check_components(ctx: Ctx, envs=ENVS) -> list[str]:
 
 def check_own_components(ctx: Ctx, envs=ENVS) -> list[str]:
     """Each SpinApp runs only its own service's components, `<service>-*` (plus
-    EXTRA_COMPONENTS, menu's docs-openapi). With check_components (every component of
+    EXTRA_COMPONENTS: menu's docs-openapi, order's payment providers, admin's console). With check_components (every component of
     spin.toml runs in exactly one SpinApp) each SpinApp runs exactly its service's: a new
     admin-* component lands in the admin SpinApp or the check fails."""
     errs = []
@@ -297,6 +297,40 @@ def check_chaining(ctx: Ctx, envs=ENVS) -> list[str]:
     return errs
 
 
+# What a component's spin.toml entry can use to reach outside its own wasm.
+REACHES_OUT = ("variables", "allowed_outbound_hosts", "allowed_http_hosts", "key_value_stores", "sqlite_databases",
+               "ai_models")
+
+
+def check_self_contained(ctx: Ctx, envs=ENVS) -> list[str]:
+    """SELF_CONTAINED components (the staff web console) reach nothing in any overlay: each
+    runs in a SpinApp of every overlay, and spin.toml gives it no variables, no
+    allowed_outbound_hosts (resolved with that SpinApp's variables, as Spin would) and no
+    store, so it reads no Secret or setting, opens no database connection, chains to no
+    component and needs no NetworkPolicy egress of its own; whatever its SpinApp's pods may
+    reach is for the SpinApp's other components."""
+    errs = []
+    for env in envs:
+        for c, why in SELF_CONTAINED.items():
+            comp = ctx.spin.components.get(c)
+            if comp is None:
+                errs.append(f"{env}: {c} ({why}) is not in spin.toml")
+                continue
+            apps = runs_component(ctx, env, c)
+            if not apps:
+                errs.append(f"{env}: {c} ({why}) runs in no SpinApp")
+            for key in REACHES_OUT:
+                value = comp.get(key)
+                if not value:
+                    continue
+                if key in ("allowed_outbound_hosts", "allowed_http_hosts"):
+                    value = [h if "{{" not in str(h) else resolve_template(ctx, env, app, str(h)) or str(h)
+                             for app in apps or [""] for h in value]
+                errs.append(f"{env}: {c} ({why}) must reach nothing, but spin.toml gives it {key} {value}"
+                            + (f" (in SpinApp/{apps[0]})" if len(apps) == 1 else ""))
+    return errs
+
+
 def check_payment_provider(ctx: Ctx, envs=ENVS) -> list[str]:
     """The payment pieces where they must be (docs/deploy.md, "Payments"): the relay and
     the provider component in one SpinApp (it chains to the provider), which alone holds the
@@ -369,6 +403,11 @@ def test_each_spinapp_provides_the_variables_its_components_need(ctx, env):
 @pytest.mark.parametrize("env", ENVS)
 def test_no_chaining_across_spinapps(ctx, env):
     no_errors(check_chaining(ctx, [env]))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_console_reaches_nothing_no_variables_no_outbound_hosts(ctx, env):
+    no_errors(check_self_contained(ctx, [env]))
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -574,3 +613,29 @@ def test_payment_check_catches_the_provider_apart_from_the_relay_a_plain_http_pr
     errs = check_own_secrets(mc)
     assert any("stg: SpinApp/admin: variable payment_provider_key reads Secret pizza-payment-provider" in e
                for e in errs), errs
+
+
+def test_self_contained_check_catches_the_console_given_a_variable_and_a_database_host_or_left_out(ctx):
+    def f(c):
+        console = dict(c.spin.components["console"])
+        console["variables"] = {"db_url": "{{ admin_db_url }}"}
+        console["allowed_outbound_hosts"] = ["postgres://{{ db_host }}"]
+        c.spin.components["console"] = console
+        spinapp(c, "stg", "admin")["spec"]["components"].remove("console")
+    mc = mutated(ctx, f)
+    errs = check_self_contained(mc)
+    assert (any(e.startswith("dev: console") and "variables {'db_url'" in e for e in errs)
+            and any(e.startswith("prod: console") and "postgres://pizza-db-pooler-admin.pizza-prod.svc.cluster.local:5432" in e
+                    for e in errs)
+            and any(e.startswith("stg: console") and "runs in no SpinApp" in e for e in errs)), errs
+    # and with the variable provided (admin has admin_db_url) the other checks see nothing wrong:
+    # only this check keeps the console from quietly reaching the database
+    assert not any("console" in e for e in check_variables(mc, ["dev", "prod"]) + check_chaining(mc)), errs
+
+
+def test_own_component_check_catches_the_console_in_another_spinapp(ctx):
+    def f(c):
+        spinapp(c, "dev", "admin")["spec"]["components"].remove("console")
+        spinapp(c, "dev", "menu")["spec"]["components"].append("console")
+    errs = check_own_components(mutated(ctx, f))
+    assert any("dev: SpinApp/menu runs console" in e for e in errs), errs
