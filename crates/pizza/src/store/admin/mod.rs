@@ -48,6 +48,22 @@ fn read_json(
     ))
 }
 
+/// [`read_json`] of one `SELECT` building JSON, which sees the token's check
+/// as `r.yes` (and must yield nothing when it is true).
+fn read_selected(
+    db: &Db,
+    token: &VerifiedToken,
+    select: &str,
+    rest: Vec<ParameterValue>,
+    what: &str,
+) -> Result<Authorized<serde_json::Value>, DbError> {
+    let sql = format!(
+        "WITH revoked AS ({REVOKED})
+         SELECT r.yes AS revoked, ({select})::text AS body FROM revoked r"
+    );
+    read_json(db, token, &sql, rest, what)
+}
+
 /// The two CTEs every admin change ends with, so that none is made without
 /// them: its `admin_audit` row (who, what, before, after) and its outbox
 /// event (what it became, the subject's id and who), both written once for
