@@ -160,12 +160,15 @@ pub async fn serve_async(
     allowed: &[Method],
     handler: impl AsyncFnOnce(&Req) -> Result<Response, ApiError>,
 ) -> Response {
+    // One handle on the headers for the line's few lookups.
+    let headers = request.headers();
     let log = Rc::new(RequestLog::begin(&request.method().to_string(), |name| {
-        let values = request.headers().get(name);
-        values
+        headers
+            .get(name)
             .first()
             .map(|v| String::from_utf8_lossy(v).into_owned())
     }));
+    drop(headers);
     let answered = match accept(request, allowed, &log).await {
         Ok(Accepted::Request(req)) => handler(&req).await,
         Ok(Accepted::Options(allow)) => Ok(Response::builder()
@@ -346,8 +349,8 @@ fn etag(body: &[u8]) -> String {
 }
 
 /// Whether `tag` is among the client's `known` tags, or they include `*`.
-/// (The menu documents' query asks the same in SQL.)
-fn is_known(known: &[String], tag: &str) -> bool {
+/// (The menu documents' query asks the same in SQL; the console's files use it.)
+pub fn is_known(known: &[String], tag: &str) -> bool {
     known.iter().any(|t| t == "*" || t == tag)
 }
 

@@ -11,7 +11,7 @@
 //! - `/console` without its slash is redirected to `/console/`.
 
 use pizza::ApiError;
-use pizza::http::{Req, if_none_match_tags, serve};
+use pizza::http::{Req, if_none_match_tags, is_known, serve};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
@@ -53,9 +53,7 @@ fn file(req: &Req) -> Result<Response, ApiError> {
         .iter()
         .find(|a| a.path == wanted)
         .ok_or_else(|| ApiError::not_found("no such file in the console"))?;
-    let fresh = if_none_match_tags(req.header("if-none-match"))
-        .iter()
-        .any(|t| t == "*" || t == asset.etag);
+    let fresh = is_known(&if_none_match_tags(req.header("if-none-match")), asset.etag);
     let cache = if asset.hashed {
         "public, max-age=31536000, immutable"
     } else {
